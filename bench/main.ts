@@ -4,6 +4,7 @@
  */
 const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void> }>> = {
   // one line per benchmark: name -> module exporting run(args)
+  codec: () => import('./codec.ts'),
 };
 
 const [name, ...rest] = process.argv.slice(2);

@@ -76,7 +76,8 @@ const UINT_MAX: Record<string, number> = {
 export class StructCodec<T extends object> {
   readonly name: string;
   readonly fields: readonly FieldSpec[];
-  readonly #byKey: Map<string, FieldSpec>;
+  /** UTF-8 bytes of each field's key, to match keys on the wire without building strings. */
+  readonly #keyBytes: Uint8Array[];
 
   /**
    * @param name the Go struct name (for error messages)
@@ -85,8 +86,9 @@ export class StructCodec<T extends object> {
    */
   constructor(name: string, fields: FieldSpec[]) {
     this.name = name;
+    if (fields.length > 30) throw new RangeError(`${name}: at most 30 fields (a bitmask tracks them)`);
     this.fields = [...fields].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    this.#byKey = new Map(this.fields.map((f) => [f.key, f]));
+    this.#keyBytes = this.fields.map((f) => new TextEncoder().encode(f.key));
   }
 
   /** The value every field has when absent: Go's zero values. */
@@ -94,6 +96,12 @@ export class StructCodec<T extends object> {
     const out: Record<string, unknown> = {};
     for (const f of this.fields) out[f.prop] = zeroOf(f.kind);
     return out as T;
+  }
+
+  #match(key: Uint8Array): number {
+    const keys = this.#keyBytes;
+    for (let i = 0; i < keys.length; i++) if (sameBytes(keys[i]!, key)) return i;
+    return -1;
   }
 
   /** Writes `value` as a msgpack map, keys sorted, `omitempty` fields skipped when empty. */
@@ -115,20 +123,34 @@ export class StructCodec<T extends object> {
     if (depth >= MAX_NESTING_DEPTH) {
       throw new DecodeAbort('too-deep', `${this.name}: nested deeper than ${MAX_NESTING_DEPTH}`);
     }
-    const out = this.zero() as Record<string, unknown>;
-    if (r.tryNil()) return out as T;
+    if (r.tryNil()) return this.zero();
+    const out: Record<string, unknown> = {};
     const n = r.mapHeader();
+    let seen = 0;
     for (let i = 0; i < n; i++) {
-      const key = r.string();
-      const f = this.#byKey.get(key);
-      if (f === undefined) {
+      const index = this.#match(r.rawBytes());
+      if (index < 0) {
         r.skip(depth + 1);
         continue;
       }
+      const f = this.fields[index]!;
       out[f.prop] = decodeField(r, f, depth + 1, this.name);
+      seen |= 1 << index;
+    }
+    // Absent fields take Go's zero values (built only for the fields that are missing).
+    if (seen !== (1 << this.fields.length) - 1) {
+      for (let i = 0; i < this.fields.length; i++) {
+        if ((seen & (1 << i)) === 0) out[this.fields[i]!.prop] = zeroOf(this.fields[i]!.kind);
+      }
     }
     return out as T;
   }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function zeroOf(kind: FieldKind): unknown {
