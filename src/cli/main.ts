@@ -6,6 +6,7 @@ import { UsageError } from './command.ts';
 
 const commands: Record<string, () => Promise<{ command: Command }>> = {
   version: () => import('./commands/version.ts'),
+  sim: () => import('./commands/sim.ts'),
 };
 
 const defaultIo: CommandIo = {
