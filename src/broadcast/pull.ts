@@ -69,7 +69,7 @@ export const pull: BroadcastStrategy = {
     const n = params.nodes;
     const f = params.fanout;
     const p = params.lossRate;
-    const ok = (1 - p) ** 2; // request and reply both survive
+    const ok = (1 - p) ** 2; // the request and the reply both survive
     // An uninformed node stays so if none of its f requests hits an informed node and
     // comes back: (1 - ok·I/(n-1))^f.
     let replies = 0;
@@ -78,10 +78,14 @@ export const pull: BroadcastStrategy = {
       replies += (n - i) * f * (i / (n - 1)) * (1 - p);
       return i + got;
     });
-    const rounds = pullRounds(n, f * ok);
+    // Loss turns the double-exponential end game into a geometric one, which the closed
+    // form does not cover: then the mean-field completion round is the prediction.
+    const isLossless = p === 0;
     return {
-      rounds: roundTo(rounds),
-      roundsFormula: 'log_{1+f} n + log_{1+f} ln n, f = fanout·(1-loss)² (Demers p_{i+1} = p_i²)',
+      rounds: isLossless ? roundTo(pullRounds(n, f)) : curve.rounds,
+      roundsFormula: isLossless
+        ? 'log_{1+f} n + log_{1+f} ln n (Demers: p_{i+1} = p_i² once most nodes have it)'
+        : 'mean-field completion round (with loss the end game is geometric; no closed form)',
       messages: roundTo(n * f * curve.rounds + replies),
       messagesFormula: 'n·f requests per round + replies, over the mean-field curve',
       coverage: 1,

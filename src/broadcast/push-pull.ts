@@ -81,11 +81,14 @@ export const pushPull: BroadcastStrategy = {
       replies += (n - i) * f * q * (1 - p);
       return i + (n - i) * (1 - missPull * missPush);
     });
-    const rounds = pushPullRounds(n, f * (1 - p));
+    // Loss makes the end game geometric, which the closed form does not cover: then the
+    // mean-field completion round is the prediction.
+    const isLossless = p === 0;
     return {
-      rounds: roundTo(rounds),
-      roundsFormula:
-        'log_{1+2f} n + log_{1+f} ln n, f = fanout·(1-loss) (Karp et al.: log₃ n + O(log log n))',
+      rounds: isLossless ? roundTo(pushPullRounds(n, f)) : curve.rounds,
+      roundsFormula: isLossless
+        ? 'log_{1+2f} n + log_{1+f} ln n (Karp et al.: log₃ n + O(log log n) for f = 1)'
+        : 'mean-field completion round (with loss the end game is geometric; no closed form)',
       messages: roundTo(n * f * curve.rounds + replies),
       messagesFormula: 'n·f calls per round + pull replies, over the mean-field curve',
       coverage: 1,

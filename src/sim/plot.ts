@@ -125,7 +125,7 @@ export function niceTicks(min: number, max: number, count = 6): number[] {
   const step = (norm <= 1 ? 1 : norm <= 2 ? 2 : norm <= 5 ? 5 : 10) * mag;
   const ticks: number[] = [];
   const first = Math.ceil(min / step - 1e-9);
-  for (let i = first; i * step <= max + step * 1e-9; i++) ticks.push(Math.round(i * step * 1e9) / 1e9);
+  for (let i = first; i * step <= max + step * 1e-9; i++) ticks.push(Math.round(i * step * 1e9) / 1e9 + 0); // + 0 turns -0 into 0
   return ticks;
 }
 

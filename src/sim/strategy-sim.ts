@@ -294,7 +294,9 @@ export function runStrategySim(options: StrategySimOptions): StrategySimResult {
         stopReason = 'complete';
         break;
       }
-      if (!isActive) {
+      // With no live node holding the message nothing more can happen: every send of this
+      // round has already arrived.
+      if (!isActive || ctx.informedLive === 0) {
         stopReason = isComplete ? 'complete' : 'idle';
         break;
       }
