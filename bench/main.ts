@@ -4,6 +4,7 @@
  */
 const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void> }>> = {
   // one line per benchmark: name -> module exporting run(args)
+  sim: () => import('./sim.ts'),
   codec: () => import('./codec.ts'),
 };
 
