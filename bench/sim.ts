@@ -15,12 +15,17 @@ import { nodeRoundsOf, runStrategySim } from '../src/sim/strategy-sim.ts';
 
 /** One row of the strategy benchmark. */
 export interface StrategyBenchRow {
+  /** The strategy. */
   strategy: StrategyName;
+  /** n. */
   nodes: number;
   /** Rounds played, warm-ups included. */
   roundsRun: number;
+  /** Messages of the measured broadcast. */
   messages: number;
+  /** Wall time of the whole run, set-up included. */
   wallSeconds: number;
+  /** nodes × roundsRun / wallSeconds. */
   nodeRoundsPerSecond: number;
 }
 

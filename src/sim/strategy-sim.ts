@@ -167,7 +167,7 @@ export interface StrategySimResult {
   perRound: number[];
   /** Messages sent in each round; index 0 is the start (0). */
   messagesPerRound: number[];
-  /** The theory, for comparison (no node crashes assumed). */
+  /** The theory, for comparison (no node crashes assumed); its curve is cut at `maxRounds`. */
   predicted: Prediction;
   /** Strategy-specific figures. */
   details: Record<string, number>;
@@ -228,6 +228,11 @@ function crashAtRandom(ctx: BroadcastContext, rate: number, random: Random): voi
     if (i >= ctx.nodes) return;
     ctx.crash(i);
   }
+}
+
+/** The prediction with its curve cut to the rounds a run may play (under heavy loss the mean field runs long). */
+function predictionWithin(p: Prediction, maxRounds: number): Prediction {
+  return p.perRound.length <= maxRounds + 1 ? p : { ...p, perRound: p.perRound.slice(0, maxRounds + 1) };
 }
 
 function redundancyOf(payloadMessages: number, reached: number): number {
@@ -367,7 +372,7 @@ export function runStrategySim(options: StrategySimOptions): StrategySimResult {
     messagesByKind,
     perRound: b.perRound,
     messagesPerRound: b.messagesPerRound,
-    predicted: strategy.predict(params),
+    predicted: predictionWithin(strategy.predict(params), maxRounds),
     details: run.describe(),
     warmup,
   };

@@ -90,16 +90,27 @@ export interface StrategyModeFlags {
   strategies: StrategyName[];
   /** The `--strategy` value as given (a name or `all`). */
   strategyFlag: string;
+  /** --nodes. */
   nodes: number;
+  /** --fanout (default 1). */
   fanout: number;
+  /** --loss (default 0). */
   lossRate: number;
+  /** --crash (default 0). */
   crashRate: number;
+  /** --sender-crash-round, or undefined. */
   senderCrashRound: number | undefined;
+  /** --rumor-k, or undefined. */
   rumorK: number | undefined;
+  /** --rumor-removal when --rumor-k is given (default counter). */
   rumorRemoval: 'counter' | 'coin' | undefined;
+  /** --seed, or a random one. */
   seed: number;
+  /** --max-rounds. */
   maxRounds: number;
+  /** --format. */
   format: 'json' | 'table';
+  /** --plot file, or undefined. */
   plot: string | undefined;
 }
 
@@ -311,7 +322,14 @@ export function spreadChart(results: readonly StrategySimResult[]): string {
     yLabel: 'fraction of nodes informed (live)',
     yMin: 0,
     yMax: 1,
-    notes: ['solid: simulated', 'dashed: theory (mean field)', ...facts],
+    notes: [
+      'solid: simulated',
+      'dashed: theory (mean field)',
+      ...(results.some((r) => r.strategy === 'plumtree')
+        ? ['plumtree dashed: flood depth, reached', 'by its warm-up broadcast']
+        : []),
+      ...facts,
+    ],
   });
 }
 
@@ -325,8 +343,10 @@ function progressReporter(io: CommandIo, isEnabled: boolean): ((p: StrategySimPr
     const now = performance.now();
     if (now - last < PROGRESS_INTERVAL_MS) return;
     last = now;
-    const pct = p.liveCount > 0 ? ((100 * p.informedLive) / p.liveCount).toFixed(1) : '0';
-    io.stderr(`\r\x1b[K${p.strategy}${p.isWarmup ? ' (warm-up)' : ''}: round ${p.round}, ${pct}% informed`);
+    io.stderr(
+      `\r\x1b[K${p.strategy}${p.isWarmup ? ' (warm-up)' : ''}: round ${p.round}, ` +
+        `${p.informedLive} of ${p.liveCount} live nodes informed`,
+    );
   };
 }
 
