@@ -50,6 +50,8 @@ export interface PacketDecodeOptions {
 export interface DecodedPacket {
   /** Leaf messages in wire order. */
   messages: MemberlistMessage[];
+  /** The encoded size of each leaf message (for per-type byte counters). */
+  sizes: number[];
   /** Compound parts that failed; the other parts are still in `messages`. */
   partFailures: DecodeFailure[];
   /** Whether the datagram was encrypted, and which keyring index decrypted it (-1 if not). */
@@ -70,6 +72,7 @@ export function decodePacket(
   }
   const out: DecodedPacket = {
     messages: [],
+    sizes: [],
     partFailures: [],
     encrypted: false,
     keyIndex: -1,
@@ -140,6 +143,7 @@ function unwrap(buf: Uint8Array, depth: number, out: DecodedPacket): DecodeFailu
   const leaf = decodeLeafMessage(buf);
   if (!leaf.ok) return leaf;
   out.messages.push(leaf.value);
+  out.sizes.push(buf.length);
   return undefined;
 }
 

@@ -1,0 +1,358 @@
+/**
+ * The membership core's shared state and its send path. The protocol's activities live in
+ * their own files and operate on a {@link Core}: `transitions.ts` (alive, suspect, dead,
+ * refute, merge), `probe.ts` (failure detection), `gossip.ts` (dissemination), `streams.ts`
+ * (push-pull, TCP ping, stream user messages), `packets.ts` (receiving datagrams).
+ *
+ * Pure: time comes from the injected `Clock`, randomness from the `Random`, and I/O from the
+ * `Transport`. Nothing here reads the wall clock, sets a real timer or opens a socket.
+ */
+import type { Logger } from '../log.ts';
+import type { Clock } from '../runtime/clock.ts';
+import { TypedEmitter } from '../runtime/emitter.ts';
+import type { Random } from '../runtime/random.ts';
+import type { Addr, Transport } from '../transport/transport.ts';
+import { encryptionOverhead, type Keyring } from '../wire/crypto.ts';
+import {
+  COMPOUND_HEADER_OVERHEAD,
+  COMPOUND_PART_OVERHEAD,
+  MAX_COMPOUND_PARTS,
+  META_MAX_BYTES,
+} from '../wire/limits.ts';
+import { encodeMessage, MESSAGE_TYPE_NAMES, type MemberlistMessage } from '../wire/memberlist.ts';
+import { encodeCompound, encodePacket } from '../wire/packet.ts';
+import { Awareness } from './awareness.ts';
+import type { MemberlistDelegate, MemberlistEvents } from './delegate.ts';
+import { LagMonitor } from './lag.ts';
+import { type NodeState, NodeTable } from './node-state.ts';
+import type { MemberlistOptions } from './options.ts';
+import { BroadcastPriority, TransmitLimitedQueue } from './queue.ts';
+import type { Suspicion } from './suspicion.ts';
+
+/** Counters of the membership layer; the agent exports them as Prometheus metrics. */
+export interface MemberlistStats {
+  probes: number;
+  probeFailures: number;
+  /** Probes whose failure was put down to our own event-loop stall rather than the target. */
+  probesInconclusive: number;
+  indirectProbes: number;
+  tcpFallbackProbes: number;
+  tcpFallbackSuccesses: number;
+  acksReceived: number;
+  nacksReceived: number;
+  acksSent: number;
+  nacksSent: number;
+  /** Suspicions we started (our own probe failed). */
+  suspicionsStarted: number;
+  /** Members we declared dead when a suspicion timed out. */
+  deadDeclared: number;
+  refutes: number;
+  packetsReceived: number;
+  packetsSent: number;
+  bytesReceived: number;
+  bytesSent: number;
+  /** Leaf messages received and sent, by memberlist type name. */
+  messagesReceived: Record<string, number>;
+  messagesSent: Record<string, number>;
+  /** Bytes of leaf messages received and sent, by type name. */
+  messageBytesReceived: Record<string, number>;
+  messageBytesSent: Record<string, number>;
+  /** Packets and stream messages dropped, by reason. */
+  dropped: Record<string, number>;
+  pushPulls: number;
+  pushPullFailures: number;
+  pushPullDurationMsTotal: number;
+  /** Most recent and largest event-loop lag seen (ms). */
+  eventLoopLagMs: number;
+  eventLoopLagMaxMs: number;
+}
+
+function newStats(): MemberlistStats {
+  return {
+    probes: 0,
+    probeFailures: 0,
+    probesInconclusive: 0,
+    indirectProbes: 0,
+    tcpFallbackProbes: 0,
+    tcpFallbackSuccesses: 0,
+    acksReceived: 0,
+    nacksReceived: 0,
+    acksSent: 0,
+    nacksSent: 0,
+    suspicionsStarted: 0,
+    deadDeclared: 0,
+    refutes: 0,
+    packetsReceived: 0,
+    packetsSent: 0,
+    bytesReceived: 0,
+    bytesSent: 0,
+    messagesReceived: {},
+    messagesSent: {},
+    messageBytesReceived: {},
+    messageBytesSent: {},
+    dropped: {},
+    pushPulls: 0,
+    pushPullFailures: 0,
+    pushPullDurationMsTotal: 0,
+    eventLoopLagMs: 0,
+    eventLoopLagMaxMs: 0,
+  };
+}
+
+/** Waits for an ack (and counts nacks) for one sequence number. */
+export interface AckHandler {
+  onAck(payload: Uint8Array | null, receivedAt: number): void;
+  onNack?(): void;
+  cancel(): void;
+}
+
+/** Everything a {@link Core} is built from. */
+export interface CoreDeps {
+  options: MemberlistOptions;
+  clock: Clock;
+  random: Random;
+  transport: Transport;
+  keyring: Keyring | undefined;
+  logger: Logger;
+  delegate: MemberlistDelegate;
+}
+
+/** The most inbound push-pulls handled at once (memberlist `maxPushPullRequests`). */
+export const MAX_PUSH_PULL_REQUESTS = 128;
+
+/** The most outstanding ack handlers (probes and indirect probes in flight). */
+export const MAX_ACK_HANDLERS = 4096;
+
+export class Core {
+  readonly opts: MemberlistOptions;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly transport: Transport;
+  readonly keyring: Keyring | undefined;
+  readonly log: Logger;
+  readonly delegate: MemberlistDelegate;
+  readonly events = new TypedEmitter<MemberlistEvents>();
+  readonly nodes = new NodeTable();
+  readonly suspicions = new Map<string, Suspicion>();
+  readonly ackHandlers = new Map<number, AckHandler>();
+  readonly queue: TransmitLimitedQueue;
+  readonly awareness: Awareness;
+  readonly stats = newStats();
+  readonly lag: LagMonitor;
+  /** Our own entry in the table; set by `start`. */
+  self!: NodeState;
+  /** The address we advertise, as IP bytes and port. */
+  advertiseIp!: Uint8Array;
+  advertisePort = 0;
+  seqNo = 0;
+  incarnation = 0;
+  probeIndex = 0;
+  pushPullInbound = 0;
+  hasLeft = false;
+  hasShutdown = false;
+
+  constructor(deps: CoreDeps) {
+    this.opts = deps.options;
+    this.clock = deps.clock;
+    this.random = deps.random;
+    this.transport = deps.transport;
+    this.keyring = deps.keyring;
+    this.log = deps.logger;
+    this.delegate = deps.delegate;
+    this.awareness = new Awareness(this.opts.awarenessMaxMultiplier);
+    this.queue = new TransmitLimitedQueue(
+      () => this.opts.retransmitMult,
+      () => this.numNodes(),
+      this.opts.maxBroadcastQueueDepth,
+    );
+    this.lag = new LagMonitor(this.clock);
+    this.events.onListenerError = (e, event) =>
+      this.log.error('an event listener threw', { event: String(event), error: String(e) });
+  }
+
+  /** memberlist `estNumNodes`: every member in the table, dead ones not yet forgotten included. */
+  numNodes(): number {
+    return this.nodes.size;
+  }
+
+  nextSeqNo(): number {
+    this.seqNo = (this.seqNo + 1) >>> 0;
+    return this.seqNo;
+  }
+
+  nextIncarnation(): number {
+    this.incarnation = (this.incarnation + 1) >>> 0;
+    return this.incarnation;
+  }
+
+  /** Whether outgoing traffic is encrypted. */
+  get encrypting(): boolean {
+    return this.keyring !== undefined && this.keyring.keys.length > 0 && this.opts.gossipVerifyOutgoing;
+  }
+
+  /** Encryption version: 0 for memberlist protocol 1, else 1. */
+  get encryptionVersion(): 0 | 1 {
+    return this.opts.protocolVersion < 2 ? 0 : 1;
+  }
+
+  /** Our version vector `[pmin, pmax, pcur, dmin, dmax, dcur]`. */
+  vsn(): number[] {
+    const o = this.opts;
+    return [1, 5, o.protocolVersion, o.delegateProtocolMin, o.delegateProtocolMax, o.delegateProtocolVersion];
+  }
+
+  /** Our metadata from the delegate, checked against the 512-byte limit. */
+  localMeta(): Uint8Array {
+    const meta =
+      this.callHook('nodeMeta', () => this.delegate.nodeMeta?.(META_MAX_BYTES)) ?? new Uint8Array(0);
+    if (meta.length > META_MAX_BYTES) {
+      throw new RangeError(
+        `node metadata is ${meta.length} bytes, over memberlist's ${META_MAX_BYTES}-byte limit`,
+      );
+    }
+    return meta;
+  }
+
+  /** Runs a delegate hook, containing a throw (logged; the hook counts as absent). */
+  callHook<T>(name: keyof MemberlistDelegate, fn: () => T): T | undefined {
+    try {
+      return fn();
+    } catch (e) {
+      this.log.error(`delegate hook ${name} threw; ignoring it`, { error: String(e) });
+      return undefined;
+    }
+  }
+
+  count(table: Record<string, number>, key: string, n = 1): void {
+    table[key] = (table[key] ?? 0) + n;
+  }
+
+  /** Counts and reports a dropped packet or stream message. */
+  drop(reason: string, from: Addr, detail: string): void {
+    this.count(this.stats.dropped, reason);
+    this.log.debug('dropped input', { reason, from, detail });
+    this.events.emit('dropped', { reason, from, detail });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Broadcasts
+
+  /**
+   * Queues a memberlist broadcast about `node` (newer ones about the same node replace it).
+   * `finished` learns when it has been fully transmitted (or replaced / dropped).
+   */
+  broadcast(
+    node: string,
+    msg: MemberlistMessage,
+    priority: number = BroadcastPriority.normal,
+    finished?: (how: 'sent' | 'replaced' | 'dropped') => void,
+  ): void {
+    this.queue.queue(encodeMessage(msg), { name: node, priority, finished });
+  }
+
+  /** memberlist's queue first, then the delegate's, within `limit` bytes. */
+  getBroadcasts(overhead: number, limit: number): Uint8Array[] {
+    const msgs = this.queue.getBroadcasts(overhead, limit);
+    if (this.delegate.getBroadcasts) {
+      let used = 0;
+      for (const m of msgs) used += overhead + m.length;
+      const extra = this.callHook('getBroadcasts', () =>
+        this.delegate.getBroadcasts!(overhead, limit - used),
+      );
+      if (extra) for (const m of extra) msgs.push(m);
+    }
+    // One slot is kept for the message the broadcasts ride on.
+    return msgs.length < MAX_COMPOUND_PARTS ? msgs : msgs.slice(0, MAX_COMPOUND_PARTS - 1);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Sending
+
+  /**
+   * Frames `msg` (one encoded message or a compound) and sends it: compression, CRC when
+   * `withCrc` (memberlist adds it when it sends to a known member of protocol >= 5), encryption.
+   */
+  sendRaw(to: Addr, msg: Uint8Array, withCrc: boolean): void {
+    if (this.hasShutdown) return;
+    const packet = encodePacket([msg], {
+      compress: this.opts.enableCompression,
+      crc: withCrc,
+      keyring: this.encrypting ? this.keyring : undefined,
+      encryptionVersion: this.encryptionVersion,
+    });
+    this.stats.packetsSent++;
+    this.stats.bytesSent += packet.length;
+    this.transport.sendPacket(to, packet);
+  }
+
+  /** Counts leaf messages about to be sent. */
+  countSent(msgs: readonly Uint8Array[]): void {
+    for (const m of msgs) {
+      const type = m.length > 0 ? (MESSAGE_TYPE_NAMES[m[0]!] ?? `type-${m[0]}`) : 'empty';
+      this.count(this.stats.messagesSent, type);
+      this.count(this.stats.messageBytesSent, type, m.length);
+    }
+  }
+
+  /**
+   * Sends one message with pending broadcasts piggybacked in a compound (memberlist `sendMsg`),
+   * without CRC.
+   */
+  sendMsg(to: Addr, msg: MemberlistMessage): void {
+    const encoded = encodeMessage(msg);
+    let avail = this.opts.udpBufferBytes - encoded.length - COMPOUND_HEADER_OVERHEAD;
+    if (this.encrypting) avail -= encryptionOverhead(this.encryptionVersion);
+    const extra = this.getBroadcasts(COMPOUND_PART_OVERHEAD, avail);
+    const parts = [encoded, ...extra];
+    this.countSent(parts);
+    this.sendRaw(to, parts.length === 1 ? encoded : encodeCompound(parts), false);
+  }
+
+  /** Sends several messages to a known member as one packet with CRC (probes of non-alive members, gossip). */
+  sendToNode(to: Addr, msgs: Uint8Array[]): void {
+    if (msgs.length === 0) return;
+    this.countSent(msgs);
+    this.sendRaw(to, msgs.length === 1 ? msgs[0]! : encodeCompound(msgs), true);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Ack handlers
+
+  /** Registers an ack handler for `seqNo` that expires after `timeoutMs`. */
+  setAckHandler(
+    seqNo: number,
+    timeoutMs: number,
+    onAck: (payload: Uint8Array | null, receivedAt: number) => void,
+    onNack?: () => void,
+    onExpire?: () => void,
+  ): void {
+    if (this.ackHandlers.size >= MAX_ACK_HANDLERS) {
+      this.log.warn('too many probes in flight; dropping the oldest ack handler', {
+        limit: MAX_ACK_HANDLERS,
+      });
+      const oldest = this.ackHandlers.keys().next().value;
+      if (oldest !== undefined) {
+        this.ackHandlers.get(oldest)?.cancel();
+        this.ackHandlers.delete(oldest);
+      }
+    }
+    const timer = this.clock.setTimer(timeoutMs, () => {
+      if (this.ackHandlers.get(seqNo) === handler) this.ackHandlers.delete(seqNo);
+      onExpire?.();
+    });
+    const handler: AckHandler = { onAck, onNack, cancel: () => timer.cancel() };
+    this.ackHandlers.set(seqNo, handler);
+  }
+
+  invokeAck(seqNo: number, payload: Uint8Array | null, receivedAt: number): void {
+    const h = this.ackHandlers.get(seqNo);
+    if (h === undefined) return;
+    this.ackHandlers.delete(seqNo);
+    h.cancel();
+    h.onAck(payload, receivedAt);
+  }
+
+  invokeNack(seqNo: number): void {
+    this.ackHandlers.get(seqNo)?.onNack?.();
+  }
+}

@@ -1,0 +1,360 @@
+/**
+ * The stream side of the protocol (memberlist `handleConn`, `sendAndReceiveState`,
+ * `sendPingAndWaitForAck`, `sendUserMsg`): one exchange per connection.
+ *
+ * - **push-pull**: both sides send their full state (every member, dead and left included, plus
+ *   the delegate's state); the listener answers first, then both merge. It is how a node joins,
+ *   and the periodic anti-entropy that repairs whatever gossip missed.
+ * - **TCP ping**: the fallback probe when UDP probes fail.
+ * - **user message**: a delegate message sent reliably.
+ *
+ * A listener decodes incrementally (a Go initiator does not half-close), answers decoding
+ * errors with an `errResp` as memberlist does, and bounds each exchange by `tcpTimeoutMs` and
+ * by the push-state size limit.
+ */
+import { RemoteError, TimeoutError } from '../errors.ts';
+import type { Addr, Stream } from '../transport/transport.ts';
+import { MAX_PUSH_STATE_BYTES } from '../wire/limits.ts';
+import { encodeMessage, type Ping, type PushNodeState } from '../wire/memberlist.ts';
+import {
+  decodeStreamMessage,
+  encodeErrResp,
+  encodePushPull,
+  encodeStreamMessage,
+  encodeStreamUserMessage,
+  type StreamMessage,
+} from '../wire/stream.ts';
+import { type Core, MAX_PUSH_PULL_REQUESTS } from './core.ts';
+import { STATUS_BY_CODE, toMember, toPushNodeState } from './node-state.ts';
+import { mergeState, verifyProtocol } from './transitions.ts';
+
+/** Slack over the push-state limit for framing (encryption, compression headers). */
+const STREAM_FRAMING_SLACK_BYTES = 1024;
+
+/** A growable byte buffer for a stream's incoming data (amortized O(n) appends). */
+class ByteBuffer {
+  #buf = new Uint8Array(4096);
+  length = 0;
+
+  append(chunk: Uint8Array): void {
+    if (this.length + chunk.length > this.#buf.length) {
+      let cap = this.#buf.length * 2;
+      while (cap < this.length + chunk.length) cap *= 2;
+      const next = new Uint8Array(cap);
+      next.set(this.#buf.subarray(0, this.length));
+      this.#buf = next;
+    }
+    this.#buf.set(chunk, this.length);
+    this.length += chunk.length;
+  }
+
+  view(): Uint8Array {
+    return this.#buf.subarray(0, this.length);
+  }
+}
+
+/** Frames a plain stream message as this node sends it (compressed, encrypted if we have keys). */
+function frame(core: Core, plain: Uint8Array): Uint8Array {
+  return encodeStreamMessage(plain, {
+    compress: core.opts.enableCompression,
+    keyring: core.encrypting ? core.keyring : undefined,
+    encryptionVersion: core.encryptionVersion,
+  });
+}
+
+function decodeOptions(core: Core) {
+  return { keyring: core.keyring, verifyIncoming: core.opts.gossipVerifyIncoming };
+}
+
+/** Our push-pull message: every member we know plus the delegate's state. */
+export function localState(core: Core, join: boolean): Uint8Array {
+  const states: PushNodeState[] = core.nodes.list.map(toPushNodeState);
+  const user = core.callHook('localState', () => core.delegate.localState?.(join)) ?? new Uint8Array(0);
+  return frame(core, encodePushPull(join, states, user));
+}
+
+/**
+ * Merges a remote push-pull (memberlist `mergeRemoteState`): version check, the merge veto on
+ * joins, the node states, then the delegate's state. Returns an error instead of merging when
+ * the check or the veto fails.
+ */
+export function mergeRemoteState(
+  core: Core,
+  join: boolean,
+  states: readonly PushNodeState[],
+  userState: Uint8Array,
+): Error | undefined {
+  const incompatible = verifyProtocol(core, states);
+  if (incompatible) return incompatible;
+  if (join && core.delegate.notifyMerge) {
+    const peers = states.map((s) =>
+      toMember({
+        name: s.name,
+        addr: s.addr,
+        port: s.port,
+        address: '',
+        meta: s.meta,
+        incarnation: s.incarnation,
+        status: STATUS_BY_CODE[s.state] ?? 'dead',
+        stateChangeAt: core.clock.now(),
+        vsn: s.vsn,
+      }),
+    );
+    const veto = core.callHook('notifyMerge', () => core.delegate.notifyMerge!(peers));
+    if (veto) return veto;
+  }
+  mergeState(core, states);
+  if (userState.length > 0) {
+    core.callHook('mergeRemoteState', () => core.delegate.mergeRemoteState?.(userState, join));
+  }
+  return undefined;
+}
+
+/** Serves one inbound stream. */
+export function handleStream(core: Core, stream: Stream): void {
+  if (core.hasShutdown) {
+    stream.destroy();
+    return;
+  }
+  const from = stream.remote;
+  const buf = new ByteBuffer();
+  let done = false;
+  const deadline = core.clock.setTimer(core.opts.tcpTimeoutMs, () => {
+    if (done) return;
+    done = true;
+    core.drop('stream-timeout', from, `no complete message within ${core.opts.tcpTimeoutMs} ms`);
+    stream.destroy(new TimeoutError('stream exchange timed out'));
+  });
+  const end = () => {
+    done = true;
+    deadline.cancel();
+    stream.close();
+  };
+  const fail = (reason: string, detail: string, reply: boolean) => {
+    core.drop(reason, from, detail);
+    if (reply) stream.write(frame(core, encodeErrResp(detail)));
+    end();
+  };
+  const tryDecode = (complete: boolean) => {
+    if (done) return;
+    if (buf.length > MAX_PUSH_STATE_BYTES + STREAM_FRAMING_SLACK_BYTES) {
+      fail('too-large', `stream message over ${MAX_PUSH_STATE_BYTES} bytes`, true);
+      return;
+    }
+    const res = decodeStreamMessage(buf.view(), decodeOptions(core));
+    if (res.status === 'incomplete') {
+      if (complete) fail('truncated', 'the stream closed before a complete message', false);
+      return;
+    }
+    if (res.status === 'error') {
+      fail(res.failure.reason, res.failure.detail, true);
+      return;
+    }
+    serve(core, stream, res.message, from);
+    end();
+  };
+  stream.setHandlers({
+    data(chunk) {
+      buf.append(chunk);
+      tryDecode(false);
+    },
+    close() {
+      if (!done) tryDecode(true);
+      done = true;
+      deadline.cancel();
+    },
+  });
+}
+
+function serve(core: Core, stream: Stream, msg: StreamMessage, from: Addr): void {
+  switch (msg.type) {
+    case 'pushPull': {
+      if (core.pushPullInbound >= MAX_PUSH_PULL_REQUESTS) {
+        core.drop('too-many-push-pulls', from, `over ${MAX_PUSH_PULL_REQUESTS} concurrent push-pulls`);
+        return;
+      }
+      const started = core.clock.now();
+      core.pushPullInbound++;
+      try {
+        // memberlist answers with its own state first, then merges the remote one.
+        stream.write(localState(core, msg.join));
+        const err = mergeRemoteState(core, msg.join, msg.states, msg.userState);
+        core.stats.pushPulls++;
+        if (err) {
+          core.stats.pushPullFailures++;
+          core.log.warn('push-pull merge refused', { peer: from, error: err.message });
+        }
+        core.events.emit('pushPull', {
+          peer: from,
+          join: msg.join,
+          initiated: false,
+          durationMs: core.clock.now() - started,
+          ...(err ? { error: err.message } : {}),
+        });
+      } finally {
+        core.pushPullInbound--;
+      }
+      return;
+    }
+    case 'ping':
+      if (msg.body.node !== '' && msg.body.node !== core.opts.name) {
+        core.drop('wrong-node', from, `stream ping for "${msg.body.node}"`);
+        return;
+      }
+      core.stats.acksSent++;
+      stream.write(
+        frame(core, encodeMessage({ type: 'ack', body: { seqNo: msg.body.seqNo, payload: null } })),
+      );
+      return;
+    case 'user':
+      core.callHook('notifyMessage', () => core.delegate.notifyMessage?.(msg.payload, from));
+      return;
+    default:
+      core.drop('unexpected-type', from, `a ${msg.type} message cannot open a stream exchange`);
+  }
+}
+
+/** The outcome of an initiated exchange. */
+export type ExchangeResult = { ok: true; message: StreamMessage } | { ok: false; error: Error };
+
+/**
+ * Opens a stream to `to`, sends `request`, and reads one reply message before `deadline`
+ * (clock ms). `expectReply: false` just sends and closes.
+ */
+export function exchange(
+  core: Core,
+  to: Addr,
+  request: Uint8Array,
+  deadlineAt: number,
+  expectReply: boolean,
+  callback: (result: ExchangeResult) => void,
+): void {
+  let settled = false;
+  let stream: Stream | undefined;
+  const settle = (r: ExchangeResult) => {
+    if (settled) return;
+    settled = true;
+    timer.cancel();
+    if (stream) {
+      if (r.ok) stream.close();
+      else stream.destroy(r.error);
+    }
+    callback(r);
+  };
+  const timeoutMs = Math.max(1, deadlineAt - core.clock.now());
+  const timer = core.clock.setTimer(timeoutMs, () =>
+    settle({ ok: false, error: new TimeoutError(`no reply from ${to} within ${Math.round(timeoutMs)} ms`) }),
+  );
+  core.transport.dialStream(to, timeoutMs, (dial) => {
+    if (settled) {
+      if (dial.ok) dial.stream.destroy();
+      return;
+    }
+    if (!dial.ok) {
+      settle({ ok: false, error: dial.error });
+      return;
+    }
+    stream = dial.stream;
+    const buf = new ByteBuffer();
+    const tryDecode = (complete: boolean) => {
+      if (settled) return;
+      if (buf.length > MAX_PUSH_STATE_BYTES + STREAM_FRAMING_SLACK_BYTES) {
+        settle({
+          ok: false,
+          error: new RemoteError(`reply from ${to} exceeds ${MAX_PUSH_STATE_BYTES} bytes`),
+        });
+        return;
+      }
+      const res = decodeStreamMessage(buf.view(), decodeOptions(core));
+      if (res.status === 'incomplete') {
+        if (complete)
+          settle({ ok: false, error: new RemoteError(`${to} closed the connection without a reply`) });
+        return;
+      }
+      if (res.status === 'error') {
+        core.drop(res.failure.reason, to, res.failure.detail);
+        settle({ ok: false, error: new RemoteError(`bad reply from ${to}: ${res.failure.detail}`) });
+        return;
+      }
+      if (res.message.type === 'err') {
+        settle({ ok: false, error: new RemoteError(`remote error: ${res.message.body.error}`) });
+        return;
+      }
+      settle({ ok: true, message: res.message });
+    };
+    stream.setHandlers({
+      data(chunk) {
+        buf.append(chunk);
+        tryDecode(false);
+      },
+      close(error) {
+        if (settled) return;
+        if (error && buf.length === 0) {
+          settle({ ok: false, error });
+          return;
+        }
+        tryDecode(true);
+      },
+    });
+    stream.write(request);
+    if (!expectReply) settle({ ok: true, message: { type: 'user', payload: new Uint8Array(0) } });
+  });
+}
+
+/**
+ * A push-pull with `to` (memberlist `pushPullNode`): send our state, read theirs, merge.
+ * `callback` gets the error, if any.
+ */
+export function pushPullNode(core: Core, to: Addr, join: boolean, callback: (error?: Error) => void): void {
+  const started = core.clock.now();
+  exchange(core, to, localState(core, join), started + core.opts.tcpTimeoutMs, true, (r) => {
+    let error: Error | undefined;
+    if (!r.ok) error = r.error;
+    else if (r.message.type !== 'pushPull') {
+      error = new RemoteError(`${to} answered a push-pull with a ${r.message.type} message`);
+    } else {
+      error = mergeRemoteState(core, join, r.message.states, r.message.userState);
+    }
+    core.stats.pushPulls++;
+    core.stats.pushPullDurationMsTotal += core.clock.now() - started;
+    if (error) core.stats.pushPullFailures++;
+    core.events.emit('pushPull', {
+      peer: to,
+      join,
+      initiated: true,
+      durationMs: core.clock.now() - started,
+      ...(error ? { error: error.message } : {}),
+    });
+    callback(error);
+  });
+}
+
+/** The fallback TCP probe (memberlist `sendPingAndWaitForAck`): true if the member acked in time. */
+export function tcpPing(
+  core: Core,
+  to: Addr,
+  ping: Ping,
+  deadlineAt: number,
+  callback: (ok: boolean) => void,
+): void {
+  exchange(core, to, frame(core, encodeMessage({ type: 'ping', body: ping })), deadlineAt, true, (r) => {
+    callback(r.ok && r.message.type === 'ack' && r.message.body.seqNo === ping.seqNo);
+  });
+}
+
+/** Sends a delegate message reliably over a stream. */
+export function sendReliable(
+  core: Core,
+  to: Addr,
+  payload: Uint8Array,
+  callback: (error?: Error) => void,
+): void {
+  exchange(
+    core,
+    to,
+    frame(core, encodeStreamUserMessage(payload)),
+    core.clock.now() + core.opts.tcpTimeoutMs,
+    false,
+    (r) => callback(r.ok ? undefined : r.error),
+  );
+}

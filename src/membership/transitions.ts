@@ -1,0 +1,317 @@
+/**
+ * SWIM state transitions (memberlist `state.go`: `aliveNode`, `suspectNode`, `deadNode`,
+ * `refute`, `mergeState`, `verifyProtocol`). Incarnation numbers order the claims about a member:
+ * only the member itself raises its own, and a claim with a lower incarnation than known loses.
+ *
+ * Every accepted claim is re-gossiped (infection-style dissemination), and every accusation
+ * against ourselves is refuted with a higher incarnation.
+ */
+import { ProtocolVersionError } from '../errors.ts';
+import type { Alive, Dead, PushNodeState, Suspect } from '../wire/memberlist.ts';
+import type { Core } from './core.ts';
+import { suspicionTimeoutMs } from './math.ts';
+import { addressOf, isDeadOrLeft, type NodeState, STATUS_BY_CODE, toMember } from './node-state.ts';
+import { BroadcastPriority } from './queue.ts';
+import { Suspicion } from './suspicion.ts';
+
+function sameBytes(a: Uint8Array | readonly number[], b: Uint8Array | readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Options of {@link aliveNode}. */
+export interface AliveOptions {
+  /** Our own initial (or updated) alive: applied to ourselves without refuting. */
+  bootstrap?: boolean;
+  /** Learns when the resulting broadcast has been fully transmitted. */
+  finished?: (how: 'sent' | 'replaced' | 'dropped') => void;
+}
+
+/** Applies an alive claim. */
+export function aliveNode(core: Core, a: Alive, options: AliveOptions = {}): void {
+  const selfName = core.opts.name;
+  if (core.hasLeft && a.node === selfName) return;
+  if (a.vsn.length >= 3) {
+    const [pMin, pMax] = a.vsn as [number, number, number];
+    if (pMin === 0 || pMax === 0 || pMin > pMax) {
+      core.log.warn('ignoring an alive with invalid protocol versions', { node: a.node, vsn: a.vsn });
+      return;
+    }
+  }
+  if (core.delegate.notifyAlive) {
+    if (a.vsn.length < 6) {
+      core.log.warn('ignoring an alive without a version vector', { node: a.node });
+      return;
+    }
+    const candidate = toMember(fromAlive(a, core.clock.now()));
+    const veto = core.callHook('notifyAlive', () => core.delegate.notifyAlive!(candidate));
+    if (veto) {
+      core.log.warn('alive vetoed by the delegate', { node: a.node, reason: veto.message });
+      return;
+    }
+  }
+
+  let state = core.nodes.get(a.node);
+  let updatesNode = false;
+  if (state === undefined) {
+    // A new member starts "dead" with incarnation 0 so that accepting the alive below is a join.
+    state = fromAlive(a, core.clock.now());
+    state.status = 'dead';
+    state.incarnation = 0;
+    if (a.vsn.length < 6) state.vsn = [0, 0, 0, 0, 0, 0];
+    core.nodes.insert(state, core.random);
+  } else if (!sameBytes(state.addr, a.addr) || state.port !== a.port) {
+    const reclaim = core.opts.deadNodeReclaimTimeMs;
+    const canReclaim = reclaim > 0 && core.clock.now() - state.stateChangeAt > reclaim;
+    if (state.status === 'left' || (state.status === 'dead' && canReclaim)) {
+      core.log.info('updating the address of a left or failed member', {
+        node: a.node,
+        from: state.address,
+        to: addressOf(a.addr, a.port),
+      });
+      updatesNode = true;
+    } else {
+      const existing = toMember(state);
+      const other = toMember(fromAlive(a, core.clock.now()));
+      core.log.error('conflicting address for a member name', {
+        node: a.node,
+        known: existing.address,
+        claimed: other.address,
+        knownStatus: existing.status,
+      });
+      core.callHook('notifyConflict', () => core.delegate.notifyConflict?.(existing, other));
+      return;
+    }
+  }
+
+  const isLocal = state.name === selfName;
+  if (a.incarnation <= state.incarnation && !isLocal && !updatesNode) return;
+  if (a.incarnation < state.incarnation && isLocal) return;
+
+  cancelSuspicion(core, a.node);
+  const oldStatus = state.status;
+  const oldMeta = state.meta;
+
+  if (!options.bootstrap && isLocal) {
+    // Someone claims we are alive with different facts (a restart, or old news): refute unless identical.
+    if (a.incarnation === state.incarnation && sameBytes(a.meta, state.meta) && sameBytes(a.vsn, state.vsn))
+      return;
+    refute(core, state, a.incarnation, 'alive');
+    return;
+  }
+  core.broadcast(
+    a.node,
+    { type: 'alive', body: a },
+    isLocal ? BroadcastPriority.self : BroadcastPriority.normal,
+    options.finished,
+  );
+  if (a.vsn.length >= 6) state.vsn = a.vsn.slice(0, 6);
+  state.incarnation = a.incarnation;
+  state.meta = a.meta;
+  state.addr = a.addr;
+  state.port = a.port;
+  state.address = addressOf(a.addr, a.port);
+  if (state.status !== 'alive') {
+    state.status = 'alive';
+    state.stateChangeAt = core.clock.now();
+  }
+  if (oldStatus === 'dead' || oldStatus === 'left') {
+    core.events.emit('join', { member: toMember(state) });
+  } else if (!sameBytes(oldMeta, state.meta)) {
+    core.events.emit('update', { member: toMember(state) });
+  }
+}
+
+function fromAlive(a: Alive, now: number): NodeState {
+  return {
+    name: a.node,
+    addr: a.addr,
+    port: a.port,
+    address: addressOf(a.addr, a.port),
+    meta: a.meta,
+    incarnation: a.incarnation,
+    status: 'alive',
+    stateChangeAt: now,
+    vsn: a.vsn.length >= 6 ? a.vsn.slice(0, 6) : [...a.vsn, 0, 0, 0, 0, 0, 0].slice(0, 6),
+  };
+}
+
+function cancelSuspicion(core: Core, node: string): void {
+  const s = core.suspicions.get(node);
+  if (s !== undefined) {
+    s.cancel();
+    core.suspicions.delete(node);
+  }
+}
+
+/** Applies a suspicion. */
+export function suspectNode(core: Core, s: Suspect): void {
+  const state = core.nodes.get(s.node);
+  if (state === undefined || s.incarnation < state.incarnation) return;
+  const existing = core.suspicions.get(s.node);
+  if (existing !== undefined) {
+    // Lifeguard: an independent confirmation shortens the timer; re-gossip only new ones.
+    if (existing.confirm(s.from)) core.broadcast(s.node, { type: 'suspect', body: s });
+    return;
+  }
+  if (state.status !== 'alive') return;
+  if (state.name === core.opts.name) {
+    refute(core, state, s.incarnation, 'suspect');
+    core.log.warn('refuting a suspicion of ourselves', { from: s.from });
+    return;
+  }
+  core.broadcast(s.node, { type: 'suspect', body: s });
+  state.incarnation = s.incarnation;
+  state.status = 'suspect';
+  const changeTime = core.clock.now();
+  state.stateChangeAt = changeTime;
+
+  const n = core.numNodes();
+  let k = core.opts.suspicionMult - 2;
+  if (n - 2 < k) k = 0;
+  const min = suspicionTimeoutMs(core.opts.suspicionMult, n, core.opts.probeIntervalMs);
+  const max = core.opts.suspicionMaxTimeoutMult * min;
+  core.suspicions.set(
+    s.node,
+    new Suspicion(core.clock, s.from, k, min, max, (confirmations) => {
+      const st = core.nodes.get(s.node);
+      if (st === undefined || st.status !== 'suspect' || st.stateChangeAt !== changeTime) return;
+      core.log.info('marking a member as failed: suspicion timed out', { node: st.name, confirmations });
+      core.stats.deadDeclared++;
+      deadNode(core, { incarnation: st.incarnation, node: st.name, from: core.opts.name });
+      core.events.emit('dead', { member: toMember(st), confirmations });
+    }),
+  );
+  core.events.emit('suspect', { member: toMember(state), from: s.from });
+}
+
+/**
+ * Applies a death (or, when `from === node`, a voluntary leave). `finished` learns when our own
+ * leave broadcast has been fully transmitted.
+ */
+export function deadNode(
+  core: Core,
+  d: Dead,
+  finished?: (how: 'sent' | 'replaced' | 'dropped') => void,
+): void {
+  const state = core.nodes.get(d.node);
+  if (state === undefined || d.incarnation < state.incarnation) return;
+  cancelSuspicion(core, d.node);
+  if (isDeadOrLeft(state)) return;
+  if (state.name === core.opts.name) {
+    if (!core.hasLeft) {
+      refute(core, state, d.incarnation, 'dead');
+      core.log.warn('refuting a death notice about ourselves', { from: d.from });
+      return;
+    }
+    core.broadcast(d.node, { type: 'dead', body: d }, BroadcastPriority.leave, finished);
+  } else {
+    core.broadcast(d.node, { type: 'dead', body: d });
+  }
+  state.incarnation = d.incarnation;
+  state.status = d.node === d.from ? 'left' : 'dead';
+  state.stateChangeAt = core.clock.now();
+  core.events.emit('leave', { member: toMember(state) });
+}
+
+/** Refutes an accusation against ourselves: a higher incarnation, gossiped first. */
+export function refute(
+  core: Core,
+  me: NodeState,
+  accusedIncarnation: number,
+  reason: 'suspect' | 'dead' | 'alive',
+): void {
+  let inc = core.nextIncarnation();
+  if (accusedIncarnation >= inc) {
+    core.incarnation = (accusedIncarnation + 1) >>> 0;
+    inc = core.incarnation;
+  }
+  me.incarnation = inc;
+  core.stats.refutes++;
+  if (core.awareness.applyDelta(1))
+    core.events.emit('health', { score: core.awareness.score, reason: 'refute' });
+  core.broadcast(
+    me.name,
+    {
+      type: 'alive',
+      body: { incarnation: inc, node: me.name, addr: me.addr, port: me.port, meta: me.meta, vsn: me.vsn },
+    },
+    BroadcastPriority.self,
+  );
+  core.events.emit('refute', { incarnation: inc, accusedIncarnation, reason });
+}
+
+/**
+ * Merges a push-pull's node states (memberlist `mergeState`): alive → alive claim; left → leave;
+ * dead or suspect → only a *suspicion* locally (a remote "dead" never kills directly).
+ */
+export function mergeState(core: Core, remote: readonly PushNodeState[]): void {
+  for (const r of remote) {
+    switch (STATUS_BY_CODE[r.state]) {
+      case 'alive':
+        aliveNode(core, {
+          incarnation: r.incarnation,
+          node: r.name,
+          addr: r.addr,
+          port: r.port,
+          meta: r.meta,
+          vsn: r.vsn,
+        });
+        break;
+      case 'left':
+        deadNode(core, { incarnation: r.incarnation, node: r.name, from: r.name });
+        break;
+      case 'dead':
+      case 'suspect':
+        suspectNode(core, { incarnation: r.incarnation, node: r.name, from: core.opts.name });
+        break;
+    }
+  }
+}
+
+/**
+ * memberlist `verifyProtocol`: every member's current protocol (and delegate) version, here and
+ * in the remote list, must lie in the range all alive members understand.
+ */
+export function verifyProtocol(
+  core: Core,
+  remote: readonly PushNodeState[],
+): ProtocolVersionError | undefined {
+  let maxPMin = 0;
+  let minPMax = 255;
+  let maxDMin = 0;
+  let minDMax = 255;
+  const widen = (v: readonly number[]) => {
+    maxPMin = Math.max(maxPMin, v[0] ?? 0);
+    minPMax = Math.min(minPMax, v[1] ?? 0);
+    maxDMin = Math.max(maxDMin, v[3] ?? 0);
+    minDMax = Math.min(minDMax, v[4] ?? 0);
+  };
+  for (const r of remote) if (r.state === 0 && r.vsn.length > 0) widen(r.vsn);
+  for (const n of core.nodes.list) if (n.status === 'alive') widen(n.vsn);
+  const check = (name: string, v: readonly number[]) => {
+    const pCur = v.length > 0 ? (v[2] ?? 0) : 0;
+    const dCur = v.length > 0 ? (v[5] ?? 0) : 0;
+    if (pCur < maxPMin || pCur > minPMax) {
+      return new ProtocolVersionError(
+        `Node '${name}' protocol version (${pCur}) is incompatible: [${maxPMin}, ${minPMax}]`,
+      );
+    }
+    if (dCur < maxDMin || dCur > minDMax) {
+      return new ProtocolVersionError(
+        `Node '${name}' delegate protocol version (${dCur}) is incompatible: [${maxDMin}, ${minDMax}]`,
+      );
+    }
+    return undefined;
+  };
+  for (const r of remote) {
+    const e = check(r.name, r.vsn);
+    if (e) return e;
+  }
+  for (const n of core.nodes.list) {
+    const e = check(n.name, n.vsn);
+    if (e) return e;
+  }
+  return undefined;
+}
