@@ -807,6 +807,8 @@ class MemoryStream implements Stream {
   destroy(error?: Error): void {
     if (this.#isClosed) return;
     this.#isWriteClosed = true;
+    this.#pending = [];
+    this.#pendingBytes = 0;
     this.#clearQueue();
     this.#enqueue(Segment.Reset, undefined);
     this.#closeLocally(error, true);
@@ -906,8 +908,6 @@ class MemoryStream implements Stream {
     if (this.#isClosed) return;
     this.#isClosed = true;
     this.#closeError = error;
-    this.#pending = [];
-    this.#pendingBytes = 0;
     this.#owner[streamClosed](this, this.#isInbound);
     const peer = this.#peer;
     if (peer?.[isClosedKey]) this.#network[connectionClosed](this.#isInbound ? peer : this);

@@ -483,6 +483,8 @@ class SocketStream implements Stream {
   #pendingBytes = 0;
   /** We called close() or destroy(): further writes are no-ops. */
   #isEnding = false;
+  /** destroy() was called. */
+  #isDestroyed = false;
   /** The socket emitted `close`. */
   #isClosed = false;
   /** The `close` handler ran. */
@@ -565,9 +567,12 @@ class SocketStream implements Stream {
   }
 
   destroy(error?: Error): void {
-    if (this.#isClosed) return;
+    if (this.#isClosed || this.#isDestroyed) return;
+    this.#isDestroyed = true;
     this.#isEnding = true;
     this.#error = error;
+    this.#pending = [];
+    this.#pendingBytes = 0;
     this.#socket.resetAndDestroy();
   }
 
