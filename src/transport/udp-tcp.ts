@@ -117,12 +117,15 @@ function parseBindAddr(bindAddr: unknown): { host: string; port: number; family:
   }
   const parsed = splitHostPort(bindAddr);
   if (parsed === undefined) {
+    const close = bindAddr.indexOf(']');
     const why =
-      net.isIP(bindAddr) === 6
-        ? 'an IPv6 address needs brackets and a port'
-        : /^\[?[^\]]*\]?$/.test(bindAddr) && !bindAddr.includes(':')
-          ? 'the port is missing'
-          : 'the port is missing or not a number in 0..65535';
+      bindAddr.startsWith('[') && close < 0
+        ? 'the closing "]" is missing'
+        : net.isIP(bindAddr) === 6 || (!bindAddr.startsWith('[') && bindAddr.split(':').length > 2)
+          ? 'an IPv6 address needs brackets, then a port'
+          : (bindAddr.startsWith('[') ? bindAddr.slice(close + 1) : bindAddr).includes(':')
+            ? 'the port is not a number in 0..65535'
+            : 'the port is missing';
     throw transportError(
       'ERR_INVALID_BIND_ADDR',
       `bindAddr "${bindAddr}" is invalid (${why}): ${BIND_ADDR_EXAMPLE}`,
