@@ -126,6 +126,9 @@ export function probeNode(core: Core, node: NodeState, done: () => void): void {
     finish();
   };
 
+  /** When the verdict was due: a verdict that runs much later is itself evidence of a stall. */
+  let verdictDueAt = sent + probeIntervalMs;
+  let stallSeen = 0;
   const verdict = (deferred: boolean) => {
     if (finished || core.hasShutdown) {
       if (!finished) finish();
@@ -148,7 +151,8 @@ export function probeNode(core: Core, node: NodeState, done: () => void): void {
     const threshold = opts.eventLoopLagThresholdMs;
     if (threshold > 0) {
       const now = core.clock.now();
-      const stalled = core.lag.maxLagBetween(sent, now);
+      stallSeen = Math.max(stallSeen, core.lag.maxLagBetween(sent, now), now - verdictDueAt);
+      const stalled = stallSeen;
       if (stalled > threshold) {
         if (!deferred) {
           // Read whatever arrived while we were stalled before judging anyone: keep listening
@@ -184,7 +188,8 @@ export function probeNode(core: Core, node: NodeState, done: () => void): void {
     finish();
   };
 
-  const armAckHandler = (timeoutMs: number, deferred: boolean) =>
+  const armAckHandler = (timeoutMs: number, deferred: boolean) => {
+    verdictDueAt = core.clock.now() + timeoutMs;
     core.setAckHandler(
       seqNo,
       timeoutMs,
@@ -194,6 +199,7 @@ export function probeNode(core: Core, node: NodeState, done: () => void): void {
       },
       () => verdict(deferred),
     );
+  };
   armAckHandler(probeIntervalMs, false);
 
   if (node.status === 'alive') {
