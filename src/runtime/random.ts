@@ -39,6 +39,8 @@ function splitmix32(state: number): () => number {
 
 /** A deterministic {@link Random}: the same seed gives the same sequence on every platform. */
 export class SeededRandom implements Random {
+  // The state is kept as signed 32-bit integers (`| 0`) so V8 stores them unboxed; the output
+  // bits are the same as sfc32's unsigned arithmetic.
   #a: number;
   #b: number;
   #c: number;
@@ -49,21 +51,24 @@ export class SeededRandom implements Random {
     const lo = seed >>> 0;
     const hi = Math.floor(seed / 2 ** 32) >>> 0;
     const mix = splitmix32(lo ^ Math.imul(hi, 0x27d4eb2d));
-    this.#a = mix();
-    this.#b = mix();
-    this.#c = mix();
+    this.#a = mix() | 0;
+    this.#b = mix() | 0;
+    this.#c = mix() | 0;
     this.#d = mix() | 1;
     for (let i = 0; i < 12; i++) this.uint32();
   }
 
   uint32(): number {
-    const t = (((this.#a + this.#b) >>> 0) + this.#d) >>> 0;
-    this.#d = (this.#d + 1) >>> 0;
-    this.#a = this.#b ^ (this.#b >>> 9);
-    this.#b = (this.#c + (this.#c << 3)) >>> 0;
-    this.#c = ((this.#c << 21) | (this.#c >>> 11)) >>> 0;
-    this.#c = (this.#c + t) >>> 0;
-    return t;
+    const a = this.#a;
+    const b = this.#b;
+    const c = this.#c;
+    const d = this.#d;
+    const t = (((a + b) | 0) + d) | 0;
+    this.#d = (d + 1) | 0;
+    this.#a = b ^ (b >>> 9);
+    this.#b = (c + (c << 3)) | 0;
+    this.#c = (((c << 21) | (c >>> 11)) + t) | 0;
+    return t >>> 0;
   }
 
   float(): number {
