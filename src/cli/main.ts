@@ -1,11 +1,15 @@
 /**
  * `gossip` command-line entry point: a table of subcommands, each loaded on demand.
  */
+
+import { GossipError } from '../errors.ts';
 import type { Command, CommandIo } from './command.ts';
 import { UsageError } from './command.ts';
 
 const commands: Record<string, () => Promise<{ command: Command }>> = {
   version: () => import('./commands/version.ts'),
+  members: () => import('./commands/members.ts'),
+  leave: () => import('./commands/leave.ts'),
   sim: () => import('./commands/sim.ts'),
 };
 
@@ -47,9 +51,14 @@ export async function main(argv: string[], io: CommandIo = defaultIo): Promise<n
   try {
     return await command.run(rest, io);
   } catch (e) {
-    if (e instanceof UsageError) {
-      io.stderr(`gossip ${name}: ${e.message}\nRun \`gossip ${name} --help\` for usage.\n`);
+    const code = (e as { code?: unknown }).code;
+    if (e instanceof UsageError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'))) {
+      io.stderr(`gossip ${name}: ${(e as Error).message}\nRun \`gossip ${name} --help\` for usage.\n`);
       return 2;
+    }
+    if (e instanceof GossipError) {
+      io.stderr(`gossip ${name}: ${e.message}\n`);
+      return 1;
     }
     throw e;
   }
