@@ -120,6 +120,9 @@ export interface CoreDeps {
 /** The most inbound push-pulls handled at once (memberlist `maxPushPullRequests`). */
 export const MAX_PUSH_PULL_REQUESTS = 128;
 
+/** Bytes a user-message frame adds to a delegate broadcast: its type byte (memberlist `userMsgOverhead`). */
+const USER_MSG_OVERHEAD = 1;
+
 /** The most outstanding ack handlers (probes and indirect probes in flight). */
 export const MAX_ACK_HANDLERS = 4096;
 
@@ -256,10 +259,15 @@ export class Core {
     if (this.delegate.getBroadcasts) {
       let used = 0;
       for (const m of msgs) used += overhead + m.length;
-      const extra = this.callHook('getBroadcasts', () =>
-        this.delegate.getBroadcasts!(overhead, limit - used),
-      );
-      if (extra) for (const m of extra) msgs.push(m);
+      const avail = limit - used;
+      // Like memberlist, frame each delegate payload as a user message; its type byte is one
+      // more byte of overhead per message.
+      if (avail > overhead + USER_MSG_OVERHEAD) {
+        const extra = this.callHook('getBroadcasts', () =>
+          this.delegate.getBroadcasts!(overhead + USER_MSG_OVERHEAD, avail),
+        );
+        if (extra) for (const m of extra) msgs.push(encodeMessage({ type: 'user', payload: m }));
+      }
     }
     // One slot is kept for the message the broadcasts ride on.
     return msgs.length < MAX_COMPOUND_PARTS ? msgs : msgs.slice(0, MAX_COMPOUND_PARTS - 1);

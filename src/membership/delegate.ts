@@ -26,6 +26,8 @@ export interface MemberlistDelegate {
   /**
    * Broadcasts to piggyback after memberlist's own, each costing `overhead` extra bytes, within
    * `limit` bytes in total. Each returned message counts as one transmission for the delegate.
+   * Return the raw payloads: memberlist frames each as a user message (`08 | payload`), and
+   * `overhead` already includes that type byte.
    */
   getBroadcasts?(overhead: number, limit: number): Uint8Array[];
 
