@@ -8,62 +8,18 @@
  * `Atomics.wait` on sockets, which stalls every node in the process at once).
  */
 import { Memberlist, type MemberlistInit } from '../../src/membership/index.ts';
-import { type Clock, RealClock, SeededRandom, type Timer, VirtualClock } from '../../src/runtime/index.ts';
+import {
+  type Clock,
+  RealClock,
+  SeededRandom,
+  StallableClock,
+  VirtualClock,
+} from '../../src/runtime/index.ts';
 import { MemoryNetwork } from '../../src/transport/memory.ts';
 import type { Addr, DialResult, Transport, TransportHandlers } from '../../src/transport/transport.ts';
 import { UdpTcpTransport } from '../../src/transport/udp-tcp.ts';
 import type { MemberlistMessage } from '../../src/wire/memberlist.ts';
 import { decodePacket } from '../../src/wire/packet.ts';
-
-/**
- * A clock whose callbacks are held back while "stalled", then all run at the stall's end, in
- * the order they were due — what a blocked Node.js event loop does to timers and I/O.
- */
-export class StallableClock implements Clock {
-  readonly #base: Clock;
-  #stalledUntil = Number.NEGATIVE_INFINITY;
-
-  constructor(base: Clock) {
-    this.#base = base;
-  }
-
-  now(): number {
-    return this.#base.now();
-  }
-
-  setTimer(delayMs: number, callback: () => void): Timer {
-    let inner: Timer;
-    let cancelled = false;
-    const run = () => {
-      if (cancelled) return;
-      const now = this.#base.now();
-      if (now < this.#stalledUntil) {
-        inner = this.#base.setTimer(this.#stalledUntil - now, run);
-        return;
-      }
-      callback();
-    };
-    inner = this.#base.setTimer(delayMs, run);
-    return {
-      cancel: () => {
-        cancelled = true;
-        inner.cancel();
-      },
-    };
-  }
-
-  /** Holds every callback back for `ms`. */
-  stall(ms: number): void {
-    this.#stalledUntil = Math.max(this.#stalledUntil, this.#base.now() + ms);
-  }
-
-  /** Runs `fn` now, or when the stall ends. */
-  defer(fn: () => void): void {
-    const now = this.#base.now();
-    if (now < this.#stalledUntil) this.#base.setTimer(this.#stalledUntil - now, fn);
-    else fn();
-  }
-}
 
 /** A transport wrapper for fault injection: filters outgoing packets, defers incoming ones through a stallable clock. */
 export class FaultyTransport implements Transport {
