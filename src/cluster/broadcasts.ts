@@ -1,0 +1,71 @@
+/**
+ * Serf's three gossip queues (Serf `broadcast.go`, `delegate.go` `GetBroadcasts`,
+ * `checkQueueDepth`): join and leave intents, queries, and user events. Each is a
+ * transmit-limited queue whose retransmit limit is `retransmitMult × ceil(log10(n + 1))`, with
+ * `n` the number of members Serf knows (failed and left ones included, as Serf counts).
+ *
+ * Serf broadcasts never replace each other (they are unnamed). memberlist fills each packet
+ * with its own broadcasts first, then asks for these, and they are handed out in the order
+ * intents → queries → events within the space left.
+ *
+ * Bounds: each queue holds at most `maxQueueDepth` messages (or `max(minQueueDepth, 2 × members)`
+ * when `minQueueDepth` is set, enforced at each queue check). Serf prunes only at its 30 s queue
+ * check; here the static limit is enforced at every insertion, so a burst cannot overshoot it.
+ */
+import type { TransmitLimitedQueue } from '../membership/queue.ts';
+import type { SerfCore } from './core.ts';
+
+/** Broadcasts for one packet: intents, then queries, then events, within `limit` bytes. */
+export function getBroadcasts(core: SerfCore, overhead: number, limit: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let used = 0;
+  for (const queue of [core.intentQueue, core.queryQueue, core.eventQueue]) {
+    const msgs = queue.getBroadcasts(overhead, limit - used);
+    for (const m of msgs) {
+      used += overhead + m.length;
+      out.push(m);
+    }
+  }
+  return out;
+}
+
+/** The queue limit in force (Serf `getQueueMax`). */
+export function queueMax(core: SerfCore): number {
+  const o = core.opts;
+  if (o.minQueueDepth > 0) return Math.max(o.minQueueDepth, 2 * core.members.size);
+  return o.maxQueueDepth;
+}
+
+/** One queue check: warn about deep queues and prune those over the limit. */
+export function checkQueues(core: SerfCore): void {
+  const queues: [string, TransmitLimitedQueue][] = [
+    ['intent', core.intentQueue],
+    ['event', core.eventQueue],
+    ['query', core.queryQueue],
+  ];
+  const max = queueMax(core);
+  for (const [name, queue] of queues) {
+    const depth = queue.length;
+    if (depth >= core.opts.queueDepthWarning) {
+      core.log.warn('serf: broadcast queue is deep', { queue: name, depth });
+    }
+    if (depth > max) {
+      core.log.warn('serf: broadcast queue over its limit; dropping the most transmitted', {
+        queue: name,
+        depth,
+        limit: max,
+      });
+      core.stats.queuePruned += depth - max;
+      queue.prune(max);
+    }
+  }
+}
+
+/** Total broadcasts waiting in the three queues. */
+export function queuedBroadcasts(core: SerfCore): { intents: number; events: number; queries: number } {
+  return {
+    intents: core.intentQueue.length,
+    events: core.eventQueue.length,
+    queries: core.queryQueue.length,
+  };
+}

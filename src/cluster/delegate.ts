@@ -1,0 +1,180 @@
+/**
+ * What memberlist calls into the Serf layer (Serf `delegate.go`, `event_delegate.go`,
+ * `conflict_delegate.go`): our tags as node metadata, inbound Serf messages, Serf's broadcasts
+ * to piggyback, and Serf's part of every push-pull.
+ *
+ * Push-pull user state (spec §9.9): `0x02 | {LTime, StatusLTimes, LeftMembers, EventLTime,
+ * Events, QueryLTime}`. Merging witnesses each clock at `value − 1` (nothing has been sent at the
+ * remote's current value yet), replays each left member as a leave intent one tick after its
+ * status time and every other member as a join intent at its status time, then replays the
+ * remote event ring — which is how a late joiner receives the events it missed.
+ */
+import { SizeLimitError } from '../errors.ts';
+import type { MemberlistDelegate } from '../membership/delegate.ts';
+import type { Member as MlMember } from '../membership/node-state.ts';
+import type { Addr } from '../transport/transport.ts';
+import { META_MAX_BYTES } from '../wire/limits.ts';
+import { MsgpackWriter } from '../wire/msgpack.ts';
+import {
+  decodeSerfMessage,
+  encodeSerfMessage,
+  encodeTags,
+  type MessagePushPull,
+  SerfMessageType,
+  type SerfMessageTypeName,
+} from '../wire/serf.ts';
+import { getBroadcasts } from './broadcasts.ts';
+import type { SerfCore } from './core.ts';
+import { eventRingForPushPull, handleUserEvent, replayRemoteEvents } from './events.ts';
+import { handleNodeJoinIntent, handleNodeLeaveIntent } from './members.ts';
+import { forwardRelay, handleQuery, handleQueryResponse } from './query.ts';
+
+const utf8 = new TextEncoder();
+const TYPE_NAMES = Object.fromEntries(Object.entries(SerfMessageType).map(([k, v]) => [v, k])) as Record<
+  number,
+  SerfMessageTypeName
+>;
+
+/** The smallest Serf protocol that puts a tag map (rather than the bare role) in the metadata. */
+const TAGS_MIN_PROTOCOL = 3;
+
+/** Encoded size of `tags` as metadata (for the error message when it is too big). */
+function encodedTagsSize(tags: Readonly<Record<string, string>>): number {
+  const w = new MsgpackWriter(64);
+  w.byte(0xff);
+  const keys = Object.keys(tags);
+  w.mapHeader(keys.length);
+  for (const k of keys) w.str(k).str(tags[k]!);
+  return w.length;
+}
+
+/**
+ * Our node metadata for `tags` (Serf `encodeTags`): `ff | msgpack map` from protocol 3, the
+ * bare `role` tag before.
+ * @throws SizeLimitError when it exceeds memberlist's 512-byte metadata limit.
+ */
+export function tagsToMeta(tags: Readonly<Record<string, string>>, protocolVersion: number): Uint8Array {
+  if (protocolVersion < TAGS_MIN_PROTOCOL) {
+    const role = utf8.encode(tags.role ?? '');
+    if (role.length > META_MAX_BYTES) throw new SizeLimitError('the role tag', role.length, META_MAX_BYTES);
+    return role;
+  }
+  const size = encodedTagsSize(tags);
+  if (size > META_MAX_BYTES) {
+    throw new SizeLimitError(
+      'encoded tags',
+      size,
+      META_MAX_BYTES,
+      'node metadata is limited to 512 bytes (memberlist MetaMaxSize); use fewer or shorter tags',
+    );
+  }
+  return encodeTags(tags);
+}
+
+/** Hooks the Serf class gives the delegate. */
+export interface DelegateHooks {
+  /** memberlist saw another node claim a known member's name (possibly ours). */
+  onConflict(existing: MlMember, other: MlMember): void;
+}
+
+/** The memberlist delegate of a Serf node. */
+export function serfDelegate(core: SerfCore, hooks: DelegateHooks): MemberlistDelegate {
+  return {
+    nodeMeta: () => tagsToMeta(core.tags, core.opts.protocolVersion),
+    notifyMessage: (payload, from) => handleSerfMessage(core, payload, from),
+    getBroadcasts: (overhead, limit) => getBroadcasts(core, overhead, limit),
+    localState: () => localState(core),
+    mergeRemoteState: (state, join) => mergeRemoteState(core, state, join),
+    notifyConflict: (existing, other) => hooks.onConflict(existing, other),
+  };
+}
+
+/** One inbound Serf message (Serf `NotifyMsg`); accepted intents, events and queries are re-gossiped. */
+export function handleSerfMessage(core: SerfCore, payload: Uint8Array, from: Addr): void {
+  if (payload.length === 0) return;
+  const typeName = TYPE_NAMES[payload[0]!];
+  if (typeName !== undefined && core.messageFilter?.(typeName)) return;
+  core.count(core.stats.messagesReceived, typeName ?? `type-${payload[0]}`);
+  const decoded = decodeSerfMessage(payload);
+  if (!decoded.ok) {
+    core.drop(decoded.reason, decoded.detail, { from });
+    return;
+  }
+  const msg = decoded.value;
+  let rebroadcast = false;
+  let queue = core.intentQueue;
+  switch (msg.type) {
+    case 'leave':
+      rebroadcast = handleNodeLeaveIntent(core, msg.body);
+      break;
+    case 'join':
+      rebroadcast = handleNodeJoinIntent(core, msg.body);
+      break;
+    case 'userEvent':
+      rebroadcast = handleUserEvent(core, msg.body);
+      queue = core.eventQueue;
+      break;
+    case 'query':
+      rebroadcast = handleQuery(core, msg.body);
+      queue = core.queryQueue;
+      break;
+    case 'queryResponse':
+      handleQueryResponse(core, msg.body);
+      break;
+    case 'relay':
+      forwardRelay(core, msg.header, msg.inner);
+      break;
+    default:
+      core.drop('unexpected-type', `a ${msg.type} message is not sent on its own`, { from });
+  }
+  // Re-gossip the exact bytes received (the buffer may be reused by the caller).
+  if (rebroadcast) queue.queue(payload.slice());
+}
+
+/** Serf's push-pull state (Serf `LocalState`). */
+export function localState(core: SerfCore): Uint8Array {
+  const statusLTimes: Record<string, number> = {};
+  for (const [name, m] of core.members) statusLTimes[name] = m.statusLTime;
+  const pp: MessagePushPull = {
+    lTime: core.memberClock.time(),
+    statusLTimes,
+    leftMembers: [...core.leftMembers.keys()],
+    eventLTime: core.eventClock.time(),
+    events: eventRingForPushPull(core),
+    queryLTime: core.queryClock.time(),
+  };
+  return encodeSerfMessage({ type: 'pushPull', body: pp });
+}
+
+/** Merges a remote push-pull state (Serf `MergeRemoteState`). */
+export function mergeRemoteState(core: SerfCore, buf: Uint8Array, join: boolean): void {
+  if (buf.length === 0) {
+    core.drop('empty-state', 'remote push-pull state is zero bytes');
+    return;
+  }
+  if (buf[0] !== SerfMessageType.pushPull) {
+    core.drop('bad-state', `remote push-pull state has type ${buf[0]}`);
+    return;
+  }
+  if (core.messageFilter?.('pushPull')) return;
+  const decoded = decodeSerfMessage(buf);
+  if (!decoded.ok || decoded.value.type !== 'pushPull') {
+    core.drop(decoded.ok ? 'bad-state' : decoded.reason, decoded.ok ? 'not a push-pull' : decoded.detail);
+    return;
+  }
+  const pp = decoded.value.body;
+  if (pp.lTime > 0) core.memberClock.witness(pp.lTime - 1);
+  if (pp.eventLTime > 0) core.eventClock.witness(pp.eventLTime - 1);
+  if (pp.queryLTime > 0) core.queryClock.witness(pp.queryLTime - 1);
+
+  // Leaves first, one tick after the member's status time: the leave was accepted after it.
+  const left = new Set(pp.leftMembers ?? []);
+  for (const node of left) {
+    handleNodeLeaveIntent(core, { lTime: (pp.statusLTimes[node] ?? 0) + 1, node, prune: false });
+  }
+  for (const [node, lTime] of Object.entries(pp.statusLTimes)) {
+    if (!left.has(node)) handleNodeJoinIntent(core, { lTime, node });
+  }
+  if (join && core.eventJoinIgnore && pp.eventLTime > core.eventMinTime) core.eventMinTime = pp.eventLTime;
+  replayRemoteEvents(core, pp.events);
+}

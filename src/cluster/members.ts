@@ -1,0 +1,296 @@
+/**
+ * Member status in the Serf layer (Serf `serf.go`: `handleNodeJoin`, `handleNodeLeave`,
+ * `handleNodeUpdate`, `handleNodeJoinIntent`, `handleNodeLeaveIntent`, `handleReap`,
+ * `reconnect`; spec §9.5).
+ *
+ * memberlist says whether a node is reachable; Serf adds *why* it went away. A member that
+ * announced a leave intent before memberlist saw it go is `left`; one that just vanished is
+ * `failed`. Intents carry member-clock times, so a member's `statusLTime` orders them: an
+ * intent not newer than the member's last one is old news and ignored (and not re-gossiped,
+ * which is what stops intents from circulating forever).
+ *
+ * Intents can overtake memberlist's news of a member (they travel in different packets), so
+ * an intent for a member we do not know yet is kept for `recentIntentTimeoutMs` and applied
+ * when memberlist announces it.
+ *
+ * Failed members are remembered for `reconnectTimeoutMs` and push-pulled now and then (so a
+ * partition heals by itself); members that left stay as tombstones for `tombstoneTimeoutMs`.
+ */
+import type { Member as MlMember } from '../membership/node-state.ts';
+import { ipFromString } from '../wire/ip.ts';
+import { decodeTags, encodeSerfMessage, type MessageJoin, type MessageLeave } from '../wire/serf.ts';
+import {
+  MAX_MEMBERS,
+  MAX_RECENT_INTENTS,
+  type MemberState,
+  type NodeIntent,
+  type SerfCore,
+  toSerfMember,
+} from './core.ts';
+import type { LamportTime } from './lamport.ts';
+import type { MemberEventType } from './types.ts';
+
+function emitMember(core: SerfCore, type: MemberEventType, m: MemberState): void {
+  core.emitEvent({ type, members: [toSerfMember(m)] });
+}
+
+function tagsOf(core: SerfCore, n: MlMember): Record<string, string> {
+  const r = decodeTags(n.meta);
+  if (r.ok) return r.value;
+  core.log.error("serf: could not decode a member's tags", { node: n.name, reason: r.detail });
+  return {};
+}
+
+function vsnOf(n: MlMember): number[] {
+  return [
+    n.protocol.min,
+    n.protocol.max,
+    n.protocol.current,
+    n.delegate.min,
+    n.delegate.max,
+    n.delegate.current,
+  ];
+}
+
+function addrOf(n: MlMember): Uint8Array {
+  return ipFromString(n.ip) ?? new Uint8Array(4);
+}
+
+/** Makes room for one more member: forgets the oldest tombstone, else the oldest failure. */
+function makeRoom(core: SerfCore): boolean {
+  if (core.members.size < MAX_MEMBERS) return true;
+  const victim = core.leftMembers.values().next().value ?? core.failedMembers.values().next().value;
+  if (victim === undefined) return false;
+  core.log.warn('serf: member table full; reaping the oldest departed member early', {
+    limit: MAX_MEMBERS,
+    node: victim.name,
+  });
+  eraseNode(core, victim);
+  return true;
+}
+
+/** memberlist says a node is alive: new, or back from dead or left (Serf `handleNodeJoin`). */
+export function handleNodeJoin(core: SerfCore, n: MlMember): void {
+  if (core.messageFilter?.('join')) return;
+  let member = core.members.get(n.name);
+  let oldStatus: MemberState['status'] | 'none' = 'none';
+  if (member === undefined) {
+    if (!makeRoom(core)) {
+      core.drop('member-table-full', `no room for ${n.name}`);
+      return;
+    }
+    member = {
+      name: n.name,
+      addr: addrOf(n),
+      port: n.port,
+      tags: tagsOf(core, n),
+      status: 'alive',
+      statusLTime: 0,
+      leaveTime: 0,
+      vsn: vsnOf(n),
+    };
+    // Only the newest intent is buffered per node, so at most one of these applies.
+    const intent = core.recentIntents.get(n.name);
+    if (intent?.type === 'join') member.statusLTime = intent.lTime;
+    if (intent?.type === 'leave') {
+      member.status = 'leaving';
+      member.statusLTime = intent.lTime;
+    }
+    core.members.set(n.name, member);
+  } else {
+    oldStatus = member.status;
+    if (oldStatus === 'failed' && core.clock.now() - member.leaveTime < core.opts.flapTimeoutMs) {
+      core.stats.flaps++;
+    }
+    member.status = 'alive';
+    member.leaveTime = 0;
+    member.addr = addrOf(n);
+    member.port = n.port;
+    member.tags = tagsOf(core, n);
+  }
+  member.vsn = vsnOf(n);
+  if (oldStatus === 'failed' || oldStatus === 'left') {
+    core.failedMembers.delete(n.name);
+    core.leftMembers.delete(n.name);
+  }
+  core.log.info('serf: member joined', { node: member.name, addr: n.address });
+  emitMember(core, 'member-join', member);
+}
+
+/** memberlist says a node is dead or left (Serf `handleNodeLeave`). */
+export function handleNodeLeave(core: SerfCore, n: MlMember): void {
+  const member = core.members.get(n.name);
+  if (member === undefined) return;
+  switch (member.status) {
+    case 'leaving':
+      member.status = 'left';
+      member.leaveTime = core.clock.now();
+      core.leftMembers.set(member.name, member);
+      break;
+    case 'alive':
+      member.status = 'failed';
+      member.leaveTime = core.clock.now();
+      core.failedMembers.set(member.name, member);
+      break;
+    default:
+      core.log.warn('serf: leave for a member that is already gone', { node: n.name, status: member.status });
+      return;
+  }
+  const type = member.status === 'left' ? 'member-leave' : 'member-failed';
+  core.log.info(`serf: ${type}`, { node: member.name, addr: n.address });
+  emitMember(core, type, member);
+}
+
+/** memberlist says an alive node's metadata changed (Serf `handleNodeUpdate`). */
+export function handleNodeUpdate(core: SerfCore, n: MlMember): void {
+  const member = core.members.get(n.name);
+  if (member === undefined) return;
+  member.addr = addrOf(n);
+  member.port = n.port;
+  member.tags = tagsOf(core, n);
+  member.vsn = vsnOf(n);
+  core.log.info('serf: member updated', { node: member.name });
+  emitMember(core, 'member-update', member);
+}
+
+/**
+ * Buffers an intent for a node we do not know yet, if it is newer than the one held. Returns
+ * whether it was stored (and so should be re-gossiped).
+ */
+function upsertIntent(core: SerfCore, node: string, type: NodeIntent['type'], lTime: LamportTime): boolean {
+  const held = core.recentIntents.get(node);
+  if (held !== undefined && lTime <= held.lTime) return false;
+  if (held === undefined && core.recentIntents.size >= MAX_RECENT_INTENTS) {
+    const oldest = core.recentIntents.keys().next().value;
+    if (oldest !== undefined) core.recentIntents.delete(oldest);
+    core.drop('recent-intents-full', `over ${MAX_RECENT_INTENTS} buffered intents; dropped the oldest`);
+  }
+  // Re-insert so that the map's order stays oldest-first.
+  core.recentIntents.delete(node);
+  core.recentIntents.set(node, { type, lTime, seenAt: core.clock.now() });
+  return true;
+}
+
+/** A join intent: the member-clock time of a node's join. Returns whether to re-gossip it. */
+export function handleNodeJoinIntent(core: SerfCore, msg: MessageJoin): boolean {
+  core.memberClock.witness(msg.lTime);
+  const member = core.members.get(msg.node);
+  if (member === undefined) return upsertIntent(core, msg.node, 'join', msg.lTime);
+  if (msg.lTime <= member.statusLTime) return false;
+  member.statusLTime = msg.lTime;
+  // A join newer than the leave we saw means the leave is over.
+  if (member.status === 'leaving') member.status = 'alive';
+  return true;
+}
+
+/** A leave intent (or a force-leave). Returns whether to re-gossip it. */
+export function handleNodeLeaveIntent(core: SerfCore, msg: MessageLeave): boolean {
+  core.memberClock.witness(msg.lTime);
+  const member = core.members.get(msg.node);
+  if (member === undefined) return upsertIntent(core, msg.node, 'leave', msg.lTime);
+  if (msg.lTime <= member.statusLTime) return false;
+  if (msg.node === core.name && core.state === 'alive') {
+    // Someone says we are leaving and we are not: refute with a newer join.
+    core.log.debug('serf: refuting an old leave intent about ourselves');
+    broadcastJoin(core, core.memberClock.time());
+    return false;
+  }
+  // Record the time even when the status stays, so the same leave is not re-gossiped forever
+  // (hashicorp/consul#8179).
+  member.statusLTime = msg.lTime;
+  switch (member.status) {
+    case 'alive':
+      member.status = 'leaving';
+      if (msg.prune) prune(core, member);
+      return true;
+    case 'failed':
+      member.status = 'left';
+      core.failedMembers.delete(member.name);
+      core.leftMembers.set(member.name, member);
+      core.log.info('serf: member-leave (forced)', { node: member.name });
+      emitMember(core, 'member-leave', member);
+      if (msg.prune) prune(core, member);
+      return true;
+    case 'leaving':
+    case 'left':
+      if (msg.prune) prune(core, member);
+      return true;
+  }
+}
+
+/**
+ * Erases a member at once (force-leave with prune). A member still leaving is given time to
+ * finish (Serf sleeps `broadcastTimeout + leavePropagateDelay` while holding its member lock;
+ * here a timer does it).
+ */
+function prune(core: SerfCore, member: MemberState): void {
+  const erase = () => {
+    if (core.members.get(member.name) !== member) return;
+    core.log.info('serf: member-reap (forced)', { node: member.name });
+    eraseNode(core, member);
+  };
+  if (member.status === 'leaving') {
+    core.after(core.opts.broadcastTimeoutMs + core.opts.leavePropagateDelayMs, erase);
+  } else {
+    erase();
+  }
+}
+
+/** Forgets a member entirely and emits member-reap. */
+export function eraseNode(core: SerfCore, member: MemberState): void {
+  core.members.delete(member.name);
+  core.failedMembers.delete(member.name);
+  core.leftMembers.delete(member.name);
+  emitMember(core, 'member-reap', member);
+}
+
+/** Gossips a join intent at `lTime` and applies it here first (Serf `broadcastJoin`). */
+export function broadcastJoin(core: SerfCore, lTime: LamportTime): void {
+  const msg: MessageJoin = { lTime, node: core.name };
+  core.memberClock.witness(lTime);
+  handleNodeJoinIntent(core, msg);
+  core.intentQueue.queue(encodeSerfMessage({ type: 'join', body: msg }));
+}
+
+/** Whether any member other than us is alive (Serf `hasAliveMembers`). */
+export function hasAliveMembers(core: SerfCore): boolean {
+  for (const m of core.members.values()) if (m.name !== core.name && m.status === 'alive') return true;
+  return false;
+}
+
+/** One reaper round (Serf `handleReap`): expired failures, tombstones and buffered intents. */
+export function reap(core: SerfCore): void {
+  const now = core.clock.now();
+  for (const m of [...core.failedMembers.values()]) {
+    if (now - m.leaveTime > core.opts.reconnectTimeoutMs) {
+      core.log.info('serf: member-reap', { node: m.name, status: m.status });
+      eraseNode(core, m);
+    }
+  }
+  for (const m of [...core.leftMembers.values()]) {
+    if (now - m.leaveTime > core.opts.tombstoneTimeoutMs) {
+      core.log.info('serf: member-reap', { node: m.name, status: m.status });
+      eraseNode(core, m);
+    }
+  }
+  for (const [node, intent] of core.recentIntents) {
+    if (now - intent.seenAt > core.opts.recentIntentTimeoutMs) core.recentIntents.delete(node);
+  }
+}
+
+/**
+ * The member to reconnect to this round, if any (Serf `reconnect`): with probability
+ * `failed / alive`, one failed member at random, so that across the cluster each failed member
+ * is tried about once per interval.
+ */
+export function pickReconnectTarget(core: SerfCore): MemberState | undefined {
+  const failed = [...core.failedMembers.values()];
+  if (failed.length === 0) return undefined;
+  let alive = core.members.size - core.failedMembers.size - core.leftMembers.size;
+  if (alive <= 0) alive = 1;
+  if (core.random.float() > failed.length / alive) {
+    core.log.debug('serf: forgoing reconnect for random throttling');
+    return undefined;
+  }
+  return core.random.pick(failed);
+}
