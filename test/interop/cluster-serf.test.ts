@@ -1,0 +1,263 @@
+/**
+ * Our Serf layer in a cluster of REAL `serf agent`s on loopback, plaintext and with `-encrypt`:
+ * a `Serf` on a `UdpTcpTransport` (127.0.0.1, port 0) joins two agents, and the test checks,
+ * through the agents' own CLI, that each side sees and hears the other — members and tags,
+ * user events both ways, queries both ways (acks and responses), tag changes both ways, key
+ * rotation driven from an agent and from us, and graceful leaves both ways.
+ *
+ * Every wait is bounded; the agents are killed by PID in `after`, also when a test fails.
+ * Timings (event propagation, query round trips) are printed for the record.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Serf } from '../../src/cluster/index.ts';
+import { UdpTcpTransport } from '../../src/transport/udp-tcp.ts';
+import { Keyring } from '../../src/wire/crypto.ts';
+import { SerfAgent, serfAvailable, waitFor } from '../support/serf.ts';
+
+const K1 = 'aLIuK3Ak/QQj+Q3uE0IbfHgyFWhlpTS1Aqw+9yMSChs=';
+const K2 = 'qVcPhJ8/N7cmmluNxTIke/vSw6NvomA8jMfk5xHKavE=';
+const K3 = '8I0gjH/3M3VsEqvJ8zlAM+uh3odYuimpssh68c7om7U=';
+const text = (b: Uint8Array) => new TextDecoder().decode(b);
+const b64 = (k: Uint8Array | undefined) => (k ? Buffer.from(k).toString('base64') : '');
+
+function readOr(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+for (const encrypted of [false, true]) {
+  const mode = encrypted ? 'encrypted' : 'plaintext';
+  describe(`our Serf in a cluster of real serf agents (${mode})`, {
+    skip: !serfAvailable() && 'the serf binary is not installed (CI installs it)',
+  }, () => {
+    const agents: SerfAgent[] = [];
+    let ours: Serf;
+    let a: SerfAgent;
+    let b: SerfAgent;
+    const received: { name: string; payload: string; at: number }[] = [];
+    const timings: string[] = [];
+
+    before(async () => {
+      const handlers = (x: string) => [
+        'user:from-ts=cat >> {dir}/events.log',
+        `query:ask=echo answer-from-${x}`,
+      ];
+      a = await SerfAgent.start({
+        node: `${mode}-a`,
+        encrypt: encrypted ? K1 : undefined,
+        profile: 'local',
+        tags: { role: 'agent-a' },
+        eventHandlers: handlers('a'),
+      });
+      agents.push(a);
+      b = await SerfAgent.start({
+        node: `${mode}-b`,
+        encrypt: encrypted ? K1 : undefined,
+        profile: 'local',
+        tags: { role: 'agent-b' },
+        eventHandlers: handlers('b'),
+        join: [a.addr],
+      });
+      agents.push(b);
+      const transport = await UdpTcpTransport.listen({ bindAddr: '127.0.0.1:0' });
+      ours = new Serf({
+        name: 'ts1',
+        transport,
+        tags: { role: 'ts', lang: 'typescript' },
+        profile: 'local',
+        ...(encrypted ? { keyring: new Keyring([Keyring.parseKey(K1)]) } : {}),
+      });
+      ours.on('user', (e) => received.push({ name: e.name, payload: text(e.payload), at: Date.now() }));
+      ours.on('query', (q) => {
+        if (q.name === 'ts-q' || q.name === 'ask') q.respond('answer-from-ts1');
+      });
+      ours.start();
+    });
+
+    after(async () => {
+      if (timings.length > 0) console.log(`serf interop (${mode}) timings:\n  ${timings.join('\n  ')}`);
+      await ours?.shutdown().catch(() => {});
+      for (const agent of agents) await agent.stop();
+    });
+
+    it('joins two agents: serf lists us alive with our tags, and we list them', async () => {
+      const t0 = Date.now();
+      assert.equal(await ours.join([a.addr]), 1);
+      const me = await waitFor(
+        'ts1 alive in both agents',
+        async () => {
+          const [ma, mb] = [await a.members(), await b.members()];
+          const x = ma.find((m) => m.name === 'ts1' && m.status === 'alive');
+          return x && mb.some((m) => m.name === 'ts1' && m.status === 'alive') ? x : undefined;
+        },
+        15_000,
+      );
+      timings.push(`join → alive in both agents' serf members: ${Date.now() - t0} ms`);
+      assert.deepEqual(me.tags, { role: 'ts', lang: 'typescript' });
+      assert.equal(me.addr, ours.memberlist.localNode.address);
+      assert.deepEqual(me.protocol, { min: 2, max: 5, version: 5 });
+      await waitFor('both agents alive in our members()', () => {
+        const names = ours
+          .members()
+          .filter((m) => m.status === 'alive')
+          .map((m) => m.name);
+        return names.includes(a.node) && names.includes(b.node);
+      });
+      const ma = ours.member(a.node)!;
+      assert.equal(ma.addr, '127.0.0.1');
+      assert.equal(ma.port, a.port);
+      assert.deepEqual(ma.tags, { role: 'agent-a' });
+      assert.deepEqual(ma.delegate, { min: 2, max: 5, version: 5 });
+    });
+
+    it('`serf event` reaches our user-event listener', async () => {
+      const t0 = Date.now();
+      await b.cli(['event', 'to-ts', `hello-${mode}`]);
+      const got = await waitFor('the event at our node', () =>
+        received.find((e) => e.name === 'to-ts' && e.payload === `hello-${mode}`),
+      );
+      timings.push(`serf event (CLI) → our listener: ${got.at - t0} ms`);
+    });
+
+    it("our userEvent reaches a serf agent's event handler", async () => {
+      const file = join(b.dir, 'events.log');
+      const t0 = Date.now();
+      ours.userEvent('from-ts', `ours-${mode}`, { coalesce: false });
+      await waitFor('the handler to run on the agent', () => readOr(file).includes(`ours-${mode}`), 15_000);
+      timings.push(`our userEvent → agent handler output: ${Date.now() - t0} ms`);
+      assert.ok(
+        received.some((e) => e.name === 'from-ts'),
+        'we deliver our own event to ourselves',
+      );
+    });
+
+    it('`serf query` is acked and answered by us', async () => {
+      const t0 = Date.now();
+      const out = await a.cli(['query', '-format=json', 'ts-q', 'ping']);
+      timings.push(
+        `serf query (CLI, until its ${Math.round(16 * 100)} ms default timeout): ${Date.now() - t0} ms`,
+      );
+      const res = JSON.parse(out) as { Acks: string[]; Responses: Record<string, string> };
+      assert.ok(res.Acks.includes('ts1'), `acks: ${res.Acks}`);
+      assert.equal(res.Responses.ts1, 'answer-from-ts1');
+    });
+
+    it("our query gets the agents' acks and responses (and our own)", async () => {
+      const t0 = Date.now();
+      const timeoutMs = ours.defaultQueryTimeoutMs();
+      const q = ours.query('ask', 'x', { requestAck: true });
+      let allIn = 0;
+      q.on('response', () => {
+        if (q.responses.length === 3) allIn = Date.now() - t0;
+      });
+      const { acks, responses } = await q.done;
+      timings.push(`our query → all 3 responses: ${allIn} ms (collection runs ${timeoutMs} ms)`);
+      assert.deepEqual([...acks].sort(), [a.node, b.node, 'ts1'].sort());
+      const byNode = Object.fromEntries(responses.map((r) => [r.from, text(r.payload).trim()]));
+      assert.deepEqual(byNode, {
+        [a.node]: 'answer-from-a',
+        [b.node]: 'answer-from-b',
+        ts1: 'answer-from-ts1',
+      });
+    });
+
+    it('a filtered query reaches only the matching agent', async () => {
+      const q = ours.query('ask', '', { requestAck: true, filterTags: { role: 'agent-[b]' } });
+      const { acks, responses } = await q.done;
+      assert.deepEqual([...acks], [b.node]);
+      assert.deepEqual(
+        responses.map((r) => r.from),
+        [b.node],
+      );
+    });
+
+    it('`serf tags -set` shows in our members(), and our setTags shows in `serf members`', async () => {
+      await a.cli(['tags', '-set', 'version=2']);
+      await waitFor('the new tag at our node', () => ours.member(a.node)?.tags.version === '2', 10_000);
+      await ours.setTags({ role: 'ts', version: '3' });
+      await waitFor(
+        'our new tags in serf members',
+        async () => {
+          const m = (await b.members()).find((x) => x.name === 'ts1');
+          return m?.tags.version === '3' && m.tags.lang === undefined;
+        },
+        10_000,
+      );
+    });
+
+    if (!encrypted) {
+      it("`serf keys -list` reports that our node has no keyring, in Serf's words", async () => {
+        await assert.rejects(a.cli(['keys', '-list']), (e: Error) => {
+          assert.match(e.message, /failed:\s+ts1\s+Keyring is empty \(encryption not enabled\)/);
+          return true;
+        });
+      });
+    } else {
+      it('`serf keys -install/-use/-remove` succeed on every node, ours included, and traffic flows after', async () => {
+        const keyring = ours.keyring!;
+        assert.match(await a.cli(['keys', '-install', K2]), /Successfully installed key/);
+        assert.ok(keyring.hasKey(Keyring.parseKey(K2)));
+        const list = await a.cli(['keys', '-list']);
+        assert.match(list, new RegExp(`${K1.replace(/[+/]/g, '\\$&')}\\s+\\[3/3\\]`));
+        assert.match(list, new RegExp(`${K2.replace(/[+/]/g, '\\$&')}\\s+\\[3/3\\]`));
+        assert.match(await a.cli(['keys', '-use', K2]), /Successfully changed primary key/);
+        assert.equal(b64(keyring.primaryKey), K2);
+        assert.match(await a.cli(['keys', '-remove', K1]), /Successfully removed key/);
+        assert.equal(keyring.size, 1);
+        // Only K2 now: gossip both ways still works.
+        await b.cli(['event', 'to-ts', 'after-rotation']);
+        await waitFor('an event after the rotation', () =>
+          received.some((e) => e.payload === 'after-rotation'),
+        );
+        ours.userEvent('from-ts', 'ours-after-rotation', { coalesce: false });
+        await waitFor(
+          'our event after the rotation',
+          () => readOr(join(a.dir, 'events.log')).includes('ours-after-rotation'),
+          15_000,
+        );
+        assert.equal(await a.statusOf('ts1'), 'alive');
+      });
+
+      it("our key manager rotates the agents' keys and tallies like `serf keys`", async () => {
+        const km = ours.keyManager;
+        const install = await km.installKey(K3);
+        assert.equal(install.error, undefined, JSON.stringify(install));
+        assert.deepEqual([install.numNodes, install.numResp, install.numErr], [3, 3, 0]);
+        const listed = await km.listKeys();
+        assert.deepEqual(listed.keys, { [K2]: 3, [K3]: 3 });
+        assert.deepEqual(listed.primaryKeys, { [K2]: 3 });
+        assert.equal((await km.useKey(K3)).numErr, 0);
+        assert.equal((await km.removeKey(K2)).numErr, 0);
+        const refused = await km.removeKey(K3);
+        assert.equal(refused.numErr, 3);
+        assert.equal(refused.error, '3/3 nodes reported failure');
+        assert.deepEqual(Object.values(refused.messages), [
+          'Removing the primary key is not allowed',
+          'Removing the primary key is not allowed',
+          'Removing the primary key is not allowed',
+        ]);
+        const list = await a.cli(['keys', '-list']);
+        assert.match(list, new RegExp(`${K3.replace(/[+/]/g, '\\$&')}\\s+\\[3/3\\]`));
+        assert.doesNotMatch(list, new RegExp(K2.replace(/[+/]/g, '\\$&')));
+      });
+    }
+
+    it('`serf leave` on an agent shows it left in our members()', async () => {
+      await b.cli(['leave']);
+      await waitFor('b left in our view', () => ours.member(b.node)?.status === 'left', 15_000);
+    });
+
+    it('our leave() shows us left in `serf members`', async () => {
+      const t0 = Date.now();
+      await ours.leave();
+      timings.push(`our leave() took ${Date.now() - t0} ms`);
+      await waitFor('ts1 left in serf members', async () => (await a.statusOf('ts1')) === 'left', 15_000);
+    });
+  });
+}
