@@ -1,0 +1,21 @@
+/**
+ * Builds the agent's dashboard: `npm run build:web` (also run by `npm install`'s `prepare`)
+ * writes `web/dist`, which `src/agent/dashboard.ts` loads and the agent serves at `/`.
+ * Asset URLs are relative (`base: './'`), so the page also works behind a path prefix.
+ */
+import { defineConfig } from 'vite';
+
+export default defineConfig({
+  base: './',
+  logLevel: 'warn',
+  build: {
+    outDir: 'dist',
+    emptyOutDir: true,
+    target: 'es2022',
+    sourcemap: false,
+    reportCompressedSize: true,
+    // One small page: keep it to one script and no separate module-preload polyfill.
+    modulePreload: { polyfill: false },
+    chunkSizeWarningLimit: 200,
+  },
+});
