@@ -246,7 +246,7 @@ function translate(expr: string): { source: string; flags: string } {
     return `[${negate ? '^' : ''}${body.join('')}]`;
   };
 
-  /** `{n}`, `{n,}` or `{n,m}` at `i`, or undefined when the brace is literal text (as in Go). */
+  /** `{n}`, `{n,}` or `{n,m}` starting at `i`, or undefined when the brace is literal text (as in Go). */
   const repeat = (): string | undefined => {
     const m = /^\{(\d+)(,(\d*))?\}/.exec(chars.slice(i, i + 24).join(''));
     if (!m) return undefined;
@@ -299,7 +299,9 @@ function translate(expr: string): { source: string; flags: string } {
         }
         break;
       case '{': {
+        i--;
         const r = repeat();
+        if (r === undefined) i++;
         out.push(r ?? '\\{');
         break;
       }
