@@ -8,8 +8,10 @@
  * a browser revalidates it (cheaply, by ETag) and picks up a new build at once.
  *
  * No HTTP code lives here. The server serves `/` as `index.html`, answers a HEAD or a GET, uses
- * `gzip` when the client accepts it, answers `If-None-Match` with 304, and applies its token
- * check before any of this (docs/http-api.md).
+ * `gzip` when the client accepts it (adding `Vary: Accept-Encoding`), answers `If-None-Match`
+ * with 304, and adds {@link DASHBOARD_HEADERS}. These files hold no cluster data (the page reads
+ * everything from `/v1/` with the token), so they can be served without the token: a browser
+ * cannot put one on the `<script>` request of a page opened as `/?token=...`.
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -44,6 +46,20 @@ const GZIP_MIN_BYTES = 512;
 
 export const CACHE_IMMUTABLE = 'public, max-age=31536000, immutable';
 export const CACHE_REVALIDATE = 'no-cache';
+
+/**
+ * Headers to send with every dashboard file. The page loads only its own script (no inline
+ * script, no third-party origin) and talks only to this agent. Styles need `'unsafe-inline'`:
+ * the page sets `style` attributes and lit adopts its components' style sheets. `no-referrer`
+ * because the page may be opened with `?token=` in its address.
+ */
+export const DASHBOARD_HEADERS: Readonly<Record<string, string>> = {
+  'Content-Security-Policy':
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+};
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',

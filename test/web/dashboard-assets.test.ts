@@ -10,6 +10,7 @@ import {
   CACHE_REVALIDATE,
   contentTypeFor,
   DASHBOARD_DIST_DIR,
+  DASHBOARD_HEADERS,
   DASHBOARD_MAX_FILES,
   loadDashboardAssets,
 } from '../../src/agent/dashboard.ts';
@@ -72,6 +73,13 @@ describe('loadDashboardAssets', () => {
     const dir = fakeBuild('big');
     for (let i = 0; i <= DASHBOARD_MAX_FILES; i++) writeFileSync(join(dir, 'assets', `f${i}.txt`), 'x');
     assert.throws(() => loadDashboardAssets(dir), /files: is it the dashboard build/);
+  });
+
+  it('has a content security policy that allows only this origin’s scripts', () => {
+    const csp = DASHBOARD_HEADERS['Content-Security-Policy']!;
+    assert.match(csp, /script-src 'self';/);
+    assert.doesNotMatch(csp, /script-src[^;]*unsafe/);
+    assert.equal(DASHBOARD_HEADERS['Referrer-Policy'], 'no-referrer');
   });
 
   it('knows the usual content types', () => {

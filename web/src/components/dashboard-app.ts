@@ -53,8 +53,7 @@ export class GossipDashboard extends LitElement {
 
   constructor() {
     super();
-    const params = new URLSearchParams(location.search);
-    this.#client = new AgentClient(new URL('./', location.href), params.get('token'));
+    this.#client = new AgentClient(new URL('./', location.href), takeToken());
     this.state = initialState(Date.now());
     this.now = Date.now();
     this.sendResult = undefined;
@@ -734,6 +733,31 @@ function spark(values: readonly number[]) {
   return html`<svg viewBox="0 0 100 24" preserveAspectRatio="none" aria-hidden="true">
     <path d="M0,24 L${pts.join(' L')} L100,24 Z"></path>
   </svg>`;
+}
+
+/** Session storage key for the token, so a reload in the same tab keeps it. */
+const TOKEN_KEY = 'gossip-dashboard-token';
+
+/**
+ * The API token: from `?token=` (then kept for this tab in sessionStorage and removed from the
+ * address bar, so it does not linger in history, bookmarks or screenshots), else from an
+ * earlier load in this tab.
+ */
+function takeToken(): string | null {
+  const url = new URL(location.href);
+  const fromUrl = url.searchParams.get('token');
+  try {
+    if (fromUrl) {
+      sessionStorage.setItem(TOKEN_KEY, fromUrl);
+      url.searchParams.delete('token');
+      history.replaceState(history.state, '', url);
+      return fromUrl;
+    }
+    return sessionStorage.getItem(TOKEN_KEY);
+  } catch {
+    // Storage can be disabled; the token in the URL still works.
+    return fromUrl;
+  }
 }
 
 function errorText(err: unknown): string {

@@ -212,7 +212,7 @@ export class SpreadView extends LitElement {
           ${
             label
               ? svg`<text class="label" x=${label.x} y=${label.y} text-anchor=${label.anchor} dominant-baseline="middle">${short(p.name)}</text>
-                ${isLit && ack !== undefined ? svg`<text class="ms" x=${label.x} y=${label.y + 13} text-anchor=${label.anchor} dominant-baseline="middle">+${duration(ack)}</text>` : nothing}`
+                ${isLit && ack !== undefined ? svg`<text class="ms" x=${label.x} y=${label.y + (Math.cos(p.angle) > 0.5 ? -13 : 13)} text-anchor=${label.anchor} dominant-baseline="middle">+${duration(ack)}</text>` : nothing}`
               : nothing
           }
         </g>`;
@@ -353,6 +353,11 @@ export class SpreadView extends LitElement {
         .body {
           grid-template-columns: 1fr;
         }
+      }
+      .ring .empty {
+        min-height: 280px;
+        display: grid;
+        place-items: center;
       }
       .ring svg {
         width: 100%;
