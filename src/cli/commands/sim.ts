@@ -3,19 +3,32 @@
  *
  * Strategy mode (`--strategy`) runs the broadcast family of `src/broadcast` (point-to-point,
  * eager, push, pull, push-pull, Plumtree) on up to 10⁷ nodes and prints each run's record
- * beside the theory's prediction. A scenario mode for the full-protocol simulator is meant
- * to slot in beside it: `parseSimFlags` parses every flag, `run` picks the mode (the two
- * will be mutually exclusive), and each mode lives in its own function.
+ * beside the theory's prediction. Scenario mode (`--scenario`) runs the full membership
+ * protocol (src/sim/protocol-sim.ts) under a named fault scenario, with invariant checkers
+ * after every event. `parseSimFlags` parses every flag, `run` picks the mode (the two are
+ * mutually exclusive), and each mode lives in its own function.
  *
  * Output contract: stdout carries the result (JSON by default: byte-identical for the same
  * flags and seed, with no wall-clock figures) or a table. stderr carries, first, the exact
- * command that reproduces the run, then timings, and progress when stderr is a terminal.
+ * command that reproduces the run (in scenario mode: first the seed and every derived
+ * parameter), then timings, and progress when stderr is a terminal. A scenario run whose
+ * invariants broke exits with 1 and prints the reproduce command again.
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { MAX_FANOUT, MAX_RUMOR_K, STRATEGY_NAMES, type StrategyName } from '../../broadcast/strategy.ts';
+import type { ProfileName } from '../../membership/options.ts';
 import { secureSeed } from '../../runtime/seed.ts';
 import { type LineSeries, lineChart, PALETTE } from '../../sim/plot.ts';
+import { describeParams, formatProtocolTable, protocolCharts } from '../../sim/protocol-report.ts';
+import { ProtocolSim, type ProtocolSimProgress, type ProtocolSimResult } from '../../sim/protocol-sim.ts';
+import {
+  PROTOCOL_SIM_MAX_DURATION_S,
+  PROTOCOL_SIM_MAX_NODES,
+  SCENARIO_NAMES,
+  SCENARIOS,
+  type ScenarioName,
+} from '../../sim/scenario.ts';
 import {
   nodeRoundsOf,
   runStrategySim,
@@ -28,10 +41,22 @@ import {
 import type { Command, CommandIo } from '../command.ts';
 import { UsageError } from '../command.ts';
 
-const HELP = `Usage: gossip sim --strategy NAME|all --nodes N [options]
+const SCENARIO_LIST = SCENARIO_NAMES.map((name) => {
+  const spec = SCENARIOS[name];
+  return `  ${name.padEnd(14)}  ${spec.summary}\n${' '.repeat(18)}(${spec.nodes[0]}-${spec.nodes[1]} nodes, ${spec.durationS} s)`;
+}).join('\n');
 
-Simulates how one message spreads through N nodes, deterministically from a seed, and sets
-each run beside the theory (rounds, messages, coverage).
+const HELP = `Usage: gossip sim --strategy NAME|all --nodes N [options]
+       gossip sim --scenario NAME [--nodes N] [--seed S] [--duration SECONDS] [options]
+
+Strategy mode simulates how one message spreads through N nodes, deterministically from a
+seed, and sets each run beside the theory (rounds, messages, coverage).
+
+Scenario mode runs the whole membership protocol (SWIM with Lifeguard, memberlist's code
+paths) on a virtual clock and an in-process network, under faults drawn from the seed,
+with invariant checkers after every event; then heals every fault and checks that all
+running nodes converge. It prints detection times, false positives, convergence time and
+load per node.
 
 Strategies:
   point-to-point  the producer sends to each consumer (n-1 messages, all from one node)
@@ -44,7 +69,10 @@ Strategies:
                   one warm-up broadcast builds the tree, the second one is measured
   all             every strategy above, one after another
 
-Options:
+Scenarios:
+${SCENARIO_LIST}
+
+Strategy options:
   --strategy NAME          required; one of the names above
   --nodes N                required; 2 to ${SIM_MAX_NODES}
   --fanout F               gossip fanout, 1 to ${MAX_FANOUT} (default 1, the phone-call model)
@@ -55,18 +83,30 @@ Options:
   --rumor-removal counter|coin
                            with --rumor-k: stop after K useless contacts, or with
                            probability 1/K at each (default counter)
-  --seed S                 integer seed, 0 to 2^53-1 (default: a random one, printed)
   --max-rounds R           round limit per broadcast, 1 to ${SIM_MAX_ROUNDS} (default ${SIM_DEFAULT_MAX_ROUNDS})
+
+Scenario options:
+  --scenario NAME          required; one of the names above
+  --nodes N                2 to ${PROTOCOL_SIM_MAX_NODES} (default: drawn from the scenario's range)
+  --duration SECONDS       safety phase in virtual seconds (default: the scenario's)
+  --profile lan|wan|local  memberlist timing profile (default lan)
+
+Common options:
+  --seed S                 integer seed, 0 to 2^53-1 (default: a random one, printed)
   --format json|table      stdout format (default json)
-  --plot FILE.svg          also draw informed nodes per round against the theory's curve
+  --plot FILE.svg          strategies: informed nodes per round against the theory's curve;
+                           scenarios: detection-time distribution and load per node
 
 The same flags and seed print byte-identical JSON. stderr starts with the command that
-reproduces the run.
+reproduces the run (scenarios: with the seed and every derived parameter before it).
+A scenario run whose invariants broke exits with status 1.
 
 Examples:
   gossip sim --strategy all --nodes 100000 --seed 1 --format table --plot spread.svg
   gossip sim --strategy push --nodes 10000 --rumor-k 2 --seed 7
-  gossip sim --strategy push-pull --nodes 1000000 --loss 0.1 --sender-crash-round 1`;
+  gossip sim --strategy push-pull --nodes 1000000 --loss 0.1 --sender-crash-round 1
+  gossip sim --scenario crash --nodes 1000 --seed 1 --format table --plot crash.svg
+  gossip sim --scenario random --seed 42`;
 
 /** Every `gossip sim` flag, as node:util parseArgs sees it. */
 const FLAGS = {
@@ -82,6 +122,9 @@ const FLAGS = {
   'max-rounds': { type: 'string' },
   format: { type: 'string' },
   plot: { type: 'string' },
+  scenario: { type: 'string' },
+  duration: { type: 'string' },
+  profile: { type: 'string' },
 } as const;
 
 /** The validated flags of strategy mode. */
@@ -394,14 +437,157 @@ async function runStrategyMode(flags: StrategyModeFlags, io: CommandIo): Promise
   return 0;
 }
 
+/** The validated flags of scenario mode. */
+export interface ScenarioModeFlags {
+  /** --scenario. */
+  scenario: ScenarioName;
+  /** --nodes, or undefined to draw it from the seed. */
+  nodes: number | undefined;
+  /** --seed, or a random one. */
+  seed: number;
+  /** --duration in seconds, or undefined for the scenario's default. */
+  durationS: number | undefined;
+  /** --profile. */
+  profile: ProfileName;
+  /** --format. */
+  format: 'json' | 'table';
+  /** --plot file, or undefined. */
+  plot: string | undefined;
+}
+
+/** Flags that belong to strategy mode only. */
+const STRATEGY_ONLY_FLAGS = [
+  'fanout',
+  'loss',
+  'crash',
+  'sender-crash-round',
+  'rumor-k',
+  'rumor-removal',
+  'max-rounds',
+] as const;
+
+/** Validates scenario-mode flags; every message names the bad value and the fix. */
+export function scenarioModeFlags(raw: RawFlags): ScenarioModeFlags {
+  const scenario = raw.scenario;
+  if (scenario === undefined || !(SCENARIO_NAMES as readonly string[]).includes(scenario))
+    throw new UsageError(`--scenario must be one of ${SCENARIO_NAMES.join(', ')}, got "${scenario}"`);
+  if (raw.strategy !== undefined)
+    throw new UsageError('--scenario and --strategy are separate modes; give one of them');
+  for (const flag of STRATEGY_ONLY_FLAGS) {
+    if (raw[flag] !== undefined)
+      throw new UsageError(
+        `--${flag} belongs to --strategy mode; a scenario draws its faults from the seed (drop --${flag})`,
+      );
+  }
+  const nodes =
+    raw.nodes === undefined
+      ? undefined
+      : parseInteger('nodes', raw.nodes, 2, PROTOCOL_SIM_MAX_NODES, 'for example --nodes 1000');
+  const seed =
+    raw.seed === undefined
+      ? secureSeed()
+      : parseInteger('seed', raw.seed, 0, Number.MAX_SAFE_INTEGER, 'any whole number, for example --seed 1');
+  let durationS: number | undefined;
+  if (raw.duration !== undefined) {
+    const value = /^\s*[+]?(\d+\.?\d*|\.\d+)\s*$/.test(raw.duration) ? Number(raw.duration) : Number.NaN;
+    if (!(value > 0 && value <= PROTOCOL_SIM_MAX_DURATION_S))
+      throw new UsageError(
+        `--duration must be a number of seconds above 0 and at most ${PROTOCOL_SIM_MAX_DURATION_S}, got "${raw.duration}"; for example --duration 60`,
+      );
+    durationS = value;
+  }
+  const profile = raw.profile ?? 'lan';
+  if (profile !== 'lan' && profile !== 'wan' && profile !== 'local')
+    throw new UsageError(`--profile must be lan, wan or local, got "${profile}"`);
+  const format = raw.format ?? 'json';
+  if (format !== 'json' && format !== 'table')
+    throw new UsageError(`--format must be json or table, got "${format}"`);
+  const plot = raw.plot;
+  if (plot !== undefined && !/\.svg$/i.test(plot))
+    throw new UsageError(`--plot writes an SVG file; give it a name ending in .svg, got "${plot}"`);
+  return { scenario: scenario as ScenarioName, nodes, seed, durationS, profile, format, plot };
+}
+
+/** The command line that reproduces a scenario run: every effective value spelled out. */
+export function scenarioReproduceCommand(f: ScenarioModeFlags, nodes: number, durationS: number): string {
+  const parts = [
+    'gossip',
+    'sim',
+    '--scenario',
+    f.scenario,
+    '--nodes',
+    String(nodes),
+    '--seed',
+    String(f.seed),
+  ];
+  parts.push('--duration', String(durationS), '--profile', f.profile, '--format', f.format);
+  if (f.plot !== undefined) parts.push('--plot', shellQuote(f.plot));
+  return parts.join(' ');
+}
+
+function scenarioProgress(io: CommandIo, isEnabled: boolean): ((p: ProtocolSimProgress) => void) | undefined {
+  if (!isEnabled) return undefined;
+  let last = 0;
+  return (p) => {
+    const now = performance.now();
+    if (now - last < PROGRESS_INTERVAL_MS) return;
+    last = now;
+    io.stderr(
+      `\r\x1b[K${p.phase}: ${(p.nowMs / 1000).toFixed(1)} of ${(p.phaseEndMs / 1000).toFixed(1)} s simulated, ` +
+        `${p.running} nodes running, ${p.events} events`,
+    );
+  };
+}
+
+/** Scenario mode: seed and parameters first, then the run, the record, the plot. */
+async function runScenarioMode(flags: ScenarioModeFlags, io: CommandIo): Promise<number> {
+  const isTty = process.stderr.isTTY === true;
+  const sim = new ProtocolSim({
+    scenario: flags.scenario,
+    seed: flags.seed,
+    nodes: flags.nodes,
+    durationS: flags.durationS,
+    profile: flags.profile,
+    onProgress: scenarioProgress(io, isTty),
+  });
+  const params = sim.params;
+  const reproduce = scenarioReproduceCommand(flags, params.nodes, params.durationMs / 1000);
+  io.stderr(`seed ${flags.seed}\n`);
+  for (const line of describeParams(params)) io.stderr(`${line}\n`);
+  io.stderr(`reproduce: ${reproduce}\n`);
+  const started = performance.now();
+  await sim.bootstrap();
+  await sim.safety();
+  await sim.liveness();
+  const result: ProtocolSimResult = sim.result();
+  const seconds = (performance.now() - started) / 1000;
+  if (isTty) io.stderr('\r\x1b[K');
+  const simSeconds = result.phases.endMs / 1000;
+  io.stderr(
+    `${flags.scenario}: ${result.isOk ? 'pass' : 'FAIL'}; ${simSeconds.toFixed(1)} s simulated in ${seconds.toFixed(2)} s wall ` +
+      `(${(simSeconds / Math.max(seconds, 1e-9)).toFixed(1)} simulated s per wall s), ${result.events} events\n`,
+  );
+  if (flags.format === 'json') io.stdout(`${formatJson(result)}\n`);
+  else io.stdout(formatProtocolTable(result, seconds));
+  if (flags.plot !== undefined) {
+    writeFileSync(flags.plot, protocolCharts(result));
+    io.stderr(`plot: wrote ${flags.plot}\n`);
+  }
+  if (!result.isOk) {
+    for (const v of result.violations) io.stderr(`violation [${v.checker}] at ${v.atMs} ms: ${v.reason}\n`);
+    io.stderr(`reproduce with: ${reproduce}\n`);
+    return 1;
+  }
+  return 0;
+}
+
 /** The `gossip sim` command. */
 export const command: Command = {
-  summary: 'Simulate broadcast strategies on up to 10^7 nodes against their theory',
+  summary: 'Simulate broadcast strategies on up to 10^7 nodes, or the membership protocol under faults',
   help: HELP,
   async run(args, io) {
     const raw = parseSimFlags(args);
-    // The full-protocol simulator's `--scenario` mode will be chosen here, mutually
-    // exclusive with --strategy.
+    if (raw.scenario !== undefined) return runScenarioMode(scenarioModeFlags(raw), io);
     return runStrategyMode(strategyModeFlags(raw), io);
   },
 };

@@ -1,0 +1,89 @@
+/**
+ * The trace the protocol simulator feeds its invariant checkers and metrics: what each node's
+ * `Memberlist` reported (its typed events), what the simulator read back from it after an
+ * event (a member's state), and the ground truth only the simulator knows (which nodes run).
+ *
+ * Checkers consume nothing else, so a test can hand one a synthetic trace that breaks its
+ * invariant and read the reason string it reports (after tigerbeetle's
+ * `src/testing/cluster/state_checker.zig`, fed by the cluster on every replica event).
+ *
+ * Times are the simulator's virtual milliseconds; nodes are named (`n7`).
+ */
+
+/** A member's state as a node holds it. */
+export type MemberStatus = 'alive' | 'suspect' | 'dead' | 'left';
+
+/** One observation. */
+export type TraceEvent =
+  /** A node (a new process: first start or a restart) started. Its knowledge starts empty. */
+  | { type: 'start'; atMs: number; node: string }
+  /** A node stopped: crashed (no leave) or shut down after leaving. */
+  | { type: 'stop'; atMs: number; node: string; how: 'crash' | 'leave' }
+  /**
+   * What `observer` holds about `member` right after an event that may have changed it;
+   * `status` null means it does not know the member (never learned, or forgotten).
+   */
+  | {
+      type: 'view';
+      atMs: number;
+      observer: string;
+      member: string;
+      status: MemberStatus | null;
+      incarnation: number;
+    }
+  /** `observer` started suspecting `member` (event `suspect`); `from` is the accuser. */
+  | { type: 'suspect'; atMs: number; observer: string; member: string; incarnation: number; from: string }
+  /** `observer`'s own suspicion of `member` timed out: it declared it dead (event `dead`). */
+  | { type: 'dead'; atMs: number; observer: string; member: string; incarnation: number }
+  /** `observer` now holds `member` dead or left (event `leave`), for whatever reason. */
+  | {
+      type: 'leave';
+      atMs: number;
+      observer: string;
+      member: string;
+      incarnation: number;
+      status: 'dead' | 'left';
+    }
+  /** `observer` now holds `member` alive after not knowing it or holding it dead (event `join`). */
+  | { type: 'join'; atMs: number; observer: string; member: string; incarnation: number }
+  /** `node` refuted an accusation by raising its incarnation (event `refute`). */
+  | { type: 'refute'; atMs: number; node: string; incarnation: number; accusedIncarnation: number }
+  /**
+   * `node` processed a packet that accused it (a `suspect`, or a `dead` not of its own leave)
+   * at `accusedIncarnation`. `incarnationBefore`/`After` are its own incarnation around the
+   * packet, `refutedTo` the highest incarnation it refuted with while processing it (null if
+   * it did not), `isLeaving` whether it had started to leave (a leaving node does not refute).
+   */
+  | {
+      type: 'accused';
+      atMs: number;
+      node: string;
+      accusedIncarnation: number;
+      incarnationBefore: number;
+      incarnationAfter: number;
+      refutedTo: number | null;
+      isLeaving: boolean;
+    };
+
+/** Reports a broken invariant: which checker, when, and why (a sentence naming nodes and values). */
+export type ViolationReporter = (reason: string, atMs: number) => void;
+
+/** An invariant checked on every event of a run. */
+export interface TraceChecker {
+  /** Short name, printed before each reason. */
+  readonly name: string;
+  /** Takes one observation (in trace order). */
+  observe(event: TraceEvent): void;
+  /**
+   * Called once the simulator has finished an event (a packet delivery or a timer) and
+   * everything it emitted has been observed; checks what must hold by then.
+   */
+  endOfEvent(atMs: number): void;
+}
+
+/** A broken invariant. */
+export interface Violation {
+  checker: string;
+  atMs: number;
+  reason: string;
+}

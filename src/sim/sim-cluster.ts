@@ -1,0 +1,519 @@
+/**
+ * The simulated cluster: one slot per node (a fixed name `n7` and address `10.0.0.8:7946`),
+ * each running the real `Memberlist` on a shared `VirtualClock` and `MemoryNetwork`, started,
+ * crashed, restarted, made to leave or to join only through the public API (`start`, `join`,
+ * `leave`, `shutdown`) and the injected clock, random and transport.
+ *
+ * What it adds on top of memberlist:
+ * - join retries: a node whose join fails tries again through another running node every
+ *   {@link JOIN_RETRY_MS} (an agent's `retry_join`);
+ * - Serf's reconnect loop (see `ProtocolSimParams.reconnectIntervalMs`);
+ * - observation: each node's events become {@link TraceEvent}s, and with `isChecking` the
+ *   state a node holds is read back after each packet that carried alive, suspect or dead
+ *   messages (for the members they named) and after each push-pull merge (every member);
+ * - counters per slot, kept across restarts, for the load figures.
+ *
+ * Promises: `join` and `leave` resolve through microtasks. The driver drains them (one
+ * `setImmediate`) after every event while {@link SimCluster.pendingOps} is above zero, so a
+ * continuation always runs at the virtual instant its operation finished: runs stay
+ * reproducible.
+ */
+import { Memberlist } from '../membership/memberlist.ts';
+import type { Member } from '../membership/node-state.ts';
+import type { Clock, Timer } from '../runtime/clock.ts';
+import type { Random } from '../runtime/random.ts';
+import { StallableClock } from '../runtime/stallable-clock.ts';
+import type { VirtualClock } from '../runtime/virtual-clock.ts';
+import type { MemoryNetwork, MemoryTransport } from '../transport/memory.ts';
+import { decodePacket } from '../wire/packet.ts';
+import type { ClusterView, LiveNode } from './checkers/convergence.ts';
+import type { MemberStatus, TraceEvent } from './checkers/trace.ts';
+import { nodeAddr, nodeName, type ProtocolSimParams } from './scenario.ts';
+import { DriftClock, type PacketTap, SimTransport } from './sim-node.ts';
+
+/** How long a node waits before retrying a failed join through another node. */
+export const JOIN_RETRY_MS = 2000;
+
+/** A slot's lifecycle. */
+export type SlotStatus = 'never' | 'running' | 'leaving' | 'down';
+
+/** Traffic a node sent. */
+export interface SentCounters {
+  /** memberlist messages in UDP packets (compound parts counted one by one). */
+  messages: number;
+  packets: number;
+  /** UDP and TCP bytes. */
+  bytes: number;
+}
+
+/** memberlist counters summed over every node and restart. */
+export interface ProtocolTotals {
+  probes: number;
+  probeFailures: number;
+  probesInconclusive: number;
+  indirectProbes: number;
+  tcpFallbackProbes: number;
+  suspicionsStarted: number;
+  deadDeclared: number;
+  refutes: number;
+  pushPulls: number;
+  pushPullFailures: number;
+  joinAttempts: number;
+  joinFailures: number;
+  reconnectAttempts: number;
+}
+
+/** One node slot. */
+export class SimNode {
+  readonly slot: number;
+  readonly name: string;
+  readonly addr: string;
+  /** The clock memberlist runs on: the root clock, possibly drifting, possibly stallable. */
+  readonly clock: Clock;
+  /** Set for slow nodes. */
+  readonly stall: StallableClock | undefined;
+  status: SlotStatus = 'never';
+  /** Incremented at each start; a callback from an older life is ignored. */
+  life = 0;
+  ml: Memberlist | undefined;
+  transport: MemoryTransport | undefined;
+  /** Our own incarnation, followed through `refute` events. */
+  incarnation = 0;
+  /** Highest incarnation refuted to while the current packet was handled (0: none). */
+  refutedTo = 0;
+  /** Serf's failed-member list: names we hold dead (not left), by insertion order. */
+  readonly failed = new Set<string>();
+  readonly timers: Timer[] = [];
+  /** Counters of ended lives. */
+  readonly sentBefore: SentCounters = { messages: 0, packets: 0, bytes: 0 };
+  upMsBefore = 0;
+  upSinceMs = 0;
+
+  constructor(slot: number, root: Clock, driftPpm: number, isSlow: boolean) {
+    this.slot = slot;
+    this.name = nodeName(slot);
+    this.addr = nodeAddr(slot);
+    const drifting = driftPpm === 0 ? root : new DriftClock(root, driftPpm);
+    this.stall = isSlow ? new StallableClock(drifting) : undefined;
+    this.clock = this.stall ?? drifting;
+  }
+
+  /** What this slot sent so far, over all its lives. */
+  sent(): SentCounters {
+    const out = { ...this.sentBefore };
+    const ml = this.ml;
+    if (ml !== undefined) {
+      for (const v of Object.values(ml.stats.messagesSent)) out.messages += v;
+      out.packets += ml.stats.packetsSent;
+      out.bytes += this.transport?.stats.bytesSent ?? 0;
+    }
+    return out;
+  }
+
+  /** Milliseconds this slot has been running, over all its lives. */
+  upMs(nowMs: number): number {
+    return (
+      this.upMsBefore + (this.status === 'running' || this.status === 'leaving' ? nowMs - this.upSinceMs : 0)
+    );
+  }
+}
+
+/** What a {@link SimCluster} is built from. */
+export interface SimClusterOptions {
+  params: ProtocolSimParams;
+  clock: VirtualClock;
+  network: MemoryNetwork;
+  /** Forked once per node start, for memberlist's own random. */
+  nodeRandom: Random;
+  /** The simulator's own choices (join targets, reconnects). */
+  driverRandom: Random;
+  /** Slots whose event loop may stall. */
+  slowSlots: ReadonlySet<number>;
+  /** Receives every observation; undefined turns observation off (benchmarks). */
+  sink: ((e: TraceEvent) => void) | undefined;
+  /** Read back member state after membership packets and push-pulls (for the checkers). */
+  isChecking: boolean;
+  /** Called after each packet a node handled (the checkers' end of event). */
+  afterPacket: () => void;
+}
+
+export class SimCluster implements ClusterView {
+  readonly nodes: SimNode[];
+  readonly totals: ProtocolTotals = {
+    probes: 0,
+    probeFailures: 0,
+    probesInconclusive: 0,
+    indirectProbes: 0,
+    tcpFallbackProbes: 0,
+    suspicionsStarted: 0,
+    deadDeclared: 0,
+    refutes: 0,
+    pushPulls: 0,
+    pushPullFailures: 0,
+    joinAttempts: 0,
+    joinFailures: 0,
+    reconnectAttempts: 0,
+  };
+  /** join/leave promises not settled yet. */
+  pendingOps = 0;
+  /** Packets handled by nodes (each one an event the checkers ran after). */
+  packetsHandled = 0;
+  readonly #o: SimClusterOptions;
+  readonly #byName = new Map<string, SimNode>();
+  /** Nodes to read back in full at the end of the event (after a push-pull merge). */
+  readonly #dirty = new Set<SimNode>();
+
+  constructor(options: SimClusterOptions) {
+    this.#o = options;
+    const { params, clock } = options;
+    this.nodes = [];
+    for (let slot = 0; slot < params.slots; slot++) {
+      const node = new SimNode(slot, clock, params.clockDriftPpm[slot] ?? 0, options.slowSlots.has(slot));
+      this.nodes.push(node);
+      this.#byName.set(node.name, node);
+    }
+  }
+
+  /** The slot named `name`. */
+  node(name: string): SimNode | undefined {
+    return this.#byName.get(name);
+  }
+
+  /** Nodes running now (leaving ones included), in slot order. */
+  running(): SimNode[] {
+    return this.nodes.filter((n) => n.status === 'running' || n.status === 'leaving');
+  }
+
+  isRunning(name: string): boolean {
+    const s = this.#byName.get(name)?.status;
+    return s === 'running' || s === 'leaving';
+  }
+
+  #emit(e: TraceEvent): void {
+    this.#o.sink?.(e);
+  }
+
+  #now(): number {
+    return this.#o.clock.now();
+  }
+
+  /** Starts a new life of `slot` (a fresh process with the slot's name and address). Does not join. */
+  start(slot: number): SimNode {
+    const node = this.nodes[slot]!;
+    if (node.status === 'running' || node.status === 'leaving') return node;
+    const o = this.#o;
+    node.life++;
+    node.status = 'running';
+    node.upSinceMs = this.#now();
+    node.failed.clear();
+    node.incarnation = 0;
+    const transport = o.network.createTransport(node.addr);
+    node.transport = transport;
+    const tap = o.isChecking ? this.#tapFor(node) : undefined;
+    const ml = new Memberlist({
+      name: node.name,
+      transport: new SimTransport(transport, node.clock, node.stall, tap),
+      clock: node.clock,
+      random: o.nodeRandom.fork(),
+      profile: o.params.profile,
+      enableCompression: o.params.compression,
+    });
+    node.ml = ml;
+    this.#listen(node, ml);
+    this.#emit({ type: 'start', atMs: this.#now(), node: node.name });
+    ml.start();
+    node.incarnation = ml.localNode.incarnation;
+    this.#startReconnectLoop(node);
+    return node;
+  }
+
+  #listen(node: SimNode, ml: Memberlist): void {
+    const observer = node.name;
+    const sink = this.#o.sink;
+    ml.on('leave', ({ member }) => {
+      if (member.status === 'dead') node.failed.add(member.name);
+      else node.failed.delete(member.name);
+      sink?.({
+        type: 'leave',
+        atMs: this.#now(),
+        observer,
+        member: member.name,
+        incarnation: member.incarnation,
+        status: member.status === 'left' ? 'left' : 'dead',
+      });
+    });
+    ml.on('join', ({ member }) => {
+      node.failed.delete(member.name);
+      sink?.({
+        type: 'join',
+        atMs: this.#now(),
+        observer,
+        member: member.name,
+        incarnation: member.incarnation,
+      });
+    });
+    ml.on('refute', ({ incarnation, accusedIncarnation }) => {
+      node.incarnation = incarnation;
+      if (incarnation > node.refutedTo) node.refutedTo = incarnation;
+      sink?.({ type: 'refute', atMs: this.#now(), node: observer, incarnation, accusedIncarnation });
+    });
+    if (sink === undefined) return;
+    ml.on('suspect', ({ member, from }) =>
+      sink({
+        type: 'suspect',
+        atMs: this.#now(),
+        observer,
+        member: member.name,
+        incarnation: member.incarnation,
+        from,
+      }),
+    );
+    ml.on('dead', ({ member }) =>
+      sink({
+        type: 'dead',
+        atMs: this.#now(),
+        observer,
+        member: member.name,
+        incarnation: member.incarnation,
+      }),
+    );
+    if (this.#o.isChecking) ml.on('pushPull', () => this.#dirty.add(node));
+  }
+
+  /** Reads back, after each packet with membership messages, what the node now holds about the members named. */
+  #tapFor(node: SimNode): PacketTap {
+    const life = node.life;
+    return (data, deliver) => {
+      const ml = node.ml;
+      if (node.life !== life || ml === undefined) {
+        deliver();
+        return;
+      }
+      const received = ml.stats.messagesReceived;
+      const before = (received.alive ?? 0) + (received.suspect ?? 0) + (received.dead ?? 0);
+      const incarnationBefore = node.incarnation;
+      node.refutedTo = 0;
+      deliver();
+      this.packetsHandled++;
+      if (
+        node.life === life &&
+        (received.alive ?? 0) + (received.suspect ?? 0) + (received.dead ?? 0) !== before
+      )
+        this.#inspect(node, ml, data, incarnationBefore);
+      this.#o.afterPacket();
+    };
+  }
+
+  #inspect(node: SimNode, ml: Memberlist, data: Uint8Array, incarnationBefore: number): void {
+    const decoded = decodePacket(data);
+    if (!decoded.ok) return;
+    const atMs = this.#now();
+    for (const m of decoded.value.messages) {
+      if (m.type !== 'alive' && m.type !== 'suspect' && m.type !== 'dead') continue;
+      const name = m.body.node;
+      this.#emitView(node.name, name, ml.member(name), atMs);
+      if (name !== node.name || m.type === 'alive') continue;
+      if (m.type === 'dead' && m.body.from === name) continue; // our own leave, echoed back
+      this.#emit({
+        type: 'accused',
+        atMs,
+        node: node.name,
+        accusedIncarnation: m.body.incarnation,
+        incarnationBefore,
+        incarnationAfter: ml.localNode.incarnation,
+        refutedTo: node.refutedTo === 0 ? null : node.refutedTo,
+        isLeaving: node.status !== 'running' || ml.state !== 'running',
+      });
+    }
+  }
+
+  #emitView(observer: string, member: string, m: Member | undefined, atMs: number): void {
+    this.#emit({
+      type: 'view',
+      atMs,
+      observer,
+      member,
+      status: m === undefined ? null : (m.status as MemberStatus),
+      incarnation: m?.incarnation ?? 0,
+    });
+  }
+
+  /** Runs the end-of-event read-backs (full views after push-pulls). */
+  flushReadBacks(): void {
+    if (this.#dirty.size === 0) return;
+    const atMs = this.#now();
+    for (const node of this.#dirty) {
+      const ml = node.ml;
+      if (ml === undefined || node.status === 'down') continue;
+      for (const m of ml.allMembers()) this.#emitView(node.name, m.name, m, atMs);
+    }
+    this.#dirty.clear();
+  }
+
+  #op<T>(p: Promise<T>): Promise<T | undefined> {
+    this.pendingOps++;
+    return p.then(
+      (v) => {
+        this.pendingOps--;
+        return v;
+      },
+      () => {
+        this.pendingOps--;
+        return undefined;
+      },
+    );
+  }
+
+  /**
+   * Joins `slot` through one of `via` (running ones, chosen at random), retrying through any
+   * running node every {@link JOIN_RETRY_MS} until a join succeeds or the node stops.
+   */
+  join(slot: number, via: readonly number[]): void {
+    const node = this.nodes[slot]!;
+    const ml = node.ml;
+    if (ml === undefined || node.status !== 'running') return;
+    const life = node.life;
+    const candidates = via.filter((s) => s !== slot && this.nodes[s]!.status === 'running');
+    const retry = () => {
+      const t = this.#o.clock.setTimer(JOIN_RETRY_MS, () => {
+        if (node.life !== life || node.status !== 'running') return;
+        this.join(
+          slot,
+          this.running().map((n) => n.slot),
+        );
+      });
+      node.timers.push(t);
+    };
+    const target = this.#o.driverRandom.pick(candidates);
+    if (target === undefined) {
+      retry();
+      return;
+    }
+    this.totals.joinAttempts++;
+    let isJoined = false;
+    void this.#op(
+      ml.join([nodeAddr(target)]).then(() => {
+        isJoined = true;
+      }),
+    ).then(() => {
+      if (isJoined || node.life !== life || node.status !== 'running') return;
+      this.totals.joinFailures++;
+      retry();
+    });
+  }
+
+  /** Serf's reconnect loop for one life of `node`. */
+  #startReconnectLoop(node: SimNode): void {
+    const interval = this.#o.params.reconnectIntervalMs;
+    if (!(interval > 0)) return;
+    const life = node.life;
+    const random = this.#o.driverRandom;
+    const tick = () => {
+      if (node.life !== life || node.status !== 'running') return;
+      node.timers.push(node.clock.setTimer(interval, tick));
+      const ml = node.ml!;
+      const numFailed = node.failed.size;
+      if (numFailed === 0) return;
+      // serf `reconnect`: probability failed / alive, then a random failed member.
+      const numAlive = Math.max(1, ml.numMembers);
+      if (random.float() > numFailed / numAlive) return;
+      const names = [...node.failed];
+      const target = this.#byName.get(names[random.int(names.length)]!);
+      if (target === undefined) return;
+      this.totals.reconnectAttempts++;
+      void this.#op(ml.join([target.addr]));
+    };
+    node.timers.push(node.clock.setTimer(random.float() * interval, tick));
+  }
+
+  /** The node dies without leaving: its transport is gone at once, its timers stop. */
+  crash(slot: number): void {
+    const node = this.nodes[slot]!;
+    if (node.status !== 'running' && node.status !== 'leaving') return;
+    this.#o.network.crash(node.addr);
+    this.#stop(node, 'crash');
+  }
+
+  /** The node leaves gracefully, then shuts down when the leave has been gossiped (or timed out). */
+  leave(slot: number): void {
+    const node = this.nodes[slot]!;
+    const ml = node.ml;
+    if (ml === undefined || node.status !== 'running') return;
+    node.status = 'leaving';
+    const life = node.life;
+    void this.#op(ml.leave()).then(() => {
+      if (node.life === life && node.status === 'leaving') this.#stop(node, 'leave');
+    });
+  }
+
+  #stop(node: SimNode, how: 'crash' | 'leave'): void {
+    const ml = node.ml!;
+    const sent = node.sent();
+    node.sentBefore.messages = sent.messages;
+    node.sentBefore.packets = sent.packets;
+    node.sentBefore.bytes = sent.bytes;
+    node.upMsBefore = node.upMs(this.#now());
+    this.#addTotals(ml);
+    for (const t of node.timers) t.cancel();
+    node.timers.length = 0;
+    node.status = 'down';
+    node.ml = undefined;
+    node.transport = undefined;
+    void ml.shutdown();
+    this.#dirty.delete(node);
+    this.#emit({ type: 'stop', atMs: this.#now(), node: node.name, how });
+  }
+
+  #addTotals(ml: Memberlist): void {
+    const s = ml.stats;
+    const t = this.totals;
+    t.probes += s.probes;
+    t.probeFailures += s.probeFailures;
+    t.probesInconclusive += s.probesInconclusive;
+    t.indirectProbes += s.indirectProbes;
+    t.tcpFallbackProbes += s.tcpFallbackProbes;
+    t.suspicionsStarted += s.suspicionsStarted;
+    t.deadDeclared += s.deadDeclared;
+    t.refutes += s.refutes;
+    t.pushPulls += s.pushPulls;
+    t.pushPullFailures += s.pushPullFailures;
+  }
+
+  /** memberlist counters over every life so far, running nodes included. */
+  protocolTotals(): ProtocolTotals {
+    const saved = { ...this.totals };
+    for (const n of this.nodes) if (n.ml !== undefined) this.#addTotals(n.ml);
+    const out = { ...this.totals };
+    Object.assign(this.totals, saved);
+    return out;
+  }
+
+  // ---- ClusterView, for the convergence checker ----
+
+  live(): LiveNode[] {
+    const out: LiveNode[] = [];
+    for (const n of this.nodes)
+      if (n.status === 'running') out.push({ name: n.name, incarnation: n.incarnation });
+    return out;
+  }
+
+  down(): string[] {
+    const out: string[] = [];
+    for (const n of this.nodes) if (n.status === 'down') out.push(n.name);
+    return out;
+  }
+
+  /** Names of nodes still leaving (a view cannot have settled while one is). */
+  leaving(): string[] {
+    return this.nodes.filter((n) => n.status === 'leaving').map((n) => n.name);
+  }
+
+  viewOf(observer: string, member: string): { status: MemberStatus; incarnation: number } | undefined {
+    const m = this.#byName.get(observer)?.ml?.member(member);
+    return m === undefined ? undefined : { status: m.status as MemberStatus, incarnation: m.incarnation };
+  }
+
+  aliveCount(observer: string): number {
+    return this.#byName.get(observer)?.ml?.numMembers ?? 0;
+  }
+}
