@@ -121,10 +121,12 @@ export class MemberEventCoalescer implements Coalescer<SerfEvent> {
   /** Member → its latest event in this batch. */
   #latest = new Map<string, { type: MemberEventType; member: SerfMember }>();
 
+  /** Member events only. */
   handle(event: SerfEvent): boolean {
     return event.type !== 'user' && event.type !== 'query';
   }
 
+  /** Keeps each member's latest event of the batch. */
   coalesce(event: SerfEvent): void {
     const e = event as MemberEvent;
     for (const member of e.members) {
@@ -133,6 +135,7 @@ export class MemberEventCoalescer implements Coalescer<SerfEvent> {
     }
   }
 
+  /** Emits one event per type, skipping repeats of the last delivered event (updates excepted). */
   flush(emit: (event: SerfEvent) => void): void {
     const byType = new Map<MemberEventType, SerfMember[]>();
     for (const [name, { type, member }] of this.#latest) {
@@ -171,10 +174,12 @@ export class UserEventCoalescer implements Coalescer<SerfEvent> {
   /** Events dropped because the batch was full. */
   dropped = 0;
 
+  /** User events sent with `coalesce: true` only. */
   handle(event: SerfEvent): boolean {
     return event.type === 'user' && event.coalesce;
   }
 
+  /** Keeps, per name, the events of the newest Lamport time. */
   coalesce(event: SerfEvent): void {
     if (event.type !== 'user') return;
     const latest = this.#events.get(event.name);
@@ -195,6 +200,7 @@ export class UserEventCoalescer implements Coalescer<SerfEvent> {
     }
   }
 
+  /** Emits the kept events and starts a new batch. */
   flush(emit: (event: SerfEvent) => void): void {
     const batch = this.#events;
     this.#events = new Map();

@@ -134,6 +134,10 @@ export interface SerfCoreDeps {
   messageFilter: ((type: SerfMessageTypeName) => boolean) | undefined;
 }
 
+/**
+ * The Serf layer's state, shared by the activity modules. Internal: the public API is the
+ * {@link Serf} class, which owns one. Single-threaded; every method returns promptly.
+ */
 export class SerfCore {
   readonly name: string;
   readonly opts: SerfOptions;
@@ -221,6 +225,7 @@ export class SerfCore {
     return this.state === 'alive' || this.state === 'leaving' || this.state === 'left';
   }
 
+  /** Adds one to `table[key]`. */
   count(table: Record<string, number>, key: string): void {
     table[key] = (table[key] ?? 0) + 1;
   }

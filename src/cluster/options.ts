@@ -9,8 +9,9 @@
  */
 import { ConfigError } from '../errors.ts';
 
-/** Serf protocol versions this implementation understands (Serf `ProtocolVersionMin`/`Max`). */
+/** The oldest Serf protocol version understood (Serf `ProtocolVersionMin`). */
 export const SERF_PROTOCOL_MIN = 2;
+/** The newest Serf protocol version understood, and the one spoken by default (Serf `ProtocolVersionMax`). */
 export const SERF_PROTOCOL_MAX = 5;
 
 /**

@@ -268,6 +268,7 @@ export class QueryResponse implements AsyncIterable<QueryReply> {
  * before {@link Query.deadline}; an ack, if requested, has already gone out.
  */
 export class Query {
+  /** Discriminates a query in the {@link SerfEvent} union. */
   readonly type = 'query' as const;
   /** The query-clock time it was sent at. */
   readonly lTime: LamportTime;

@@ -162,6 +162,10 @@ function toBytes(payload: Uint8Array | string | undefined): Uint8Array {
   return typeof payload === 'string' ? utf8.encode(payload) : payload;
 }
 
+/**
+ * A Serf cluster member. See the file comment for an example; events are listed in
+ * {@link SerfEvents}, options in {@link SerfOptions}.
+ */
 export class Serf {
   readonly #core: SerfCore;
   readonly #ml: Memberlist;

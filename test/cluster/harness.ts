@@ -25,9 +25,9 @@ export class SerfSim {
     this.network = new MemoryNetwork({ clock: this.clock, random: this.random.fork(), latencyMs });
   }
 
-  /** A started node. */
-  add(name: string, init: Partial<SerfInit> = {}, start = true): SimNode {
-    const transport = this.network.createTransport();
+  /** A started node (at `addr`, e.g. to restart a crashed one, or at the next free address). */
+  add(name: string, init: Partial<SerfInit> = {}, start = true, addr?: string): SimNode {
+    const transport = this.network.createTransport(addr);
     const serf = new Serf({ name, transport, clock: this.clock, random: this.random.fork(), ...init });
     if (start) serf.start();
     const node = { name, serf, addr: transport.localAddr };

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { MemberEvent, SerfEvent } from '../../src/cluster/index.ts';
-import { SizeLimitError } from '../../src/errors.ts';
+import { SizeLimitError, StateError } from '../../src/errors.ts';
 import { allAlive, SerfSim, type SimNode, view } from './harness.ts';
 
 /** Records `type:member:status` of every member event a node emits. */
@@ -210,6 +210,48 @@ describe('Serf members and intents', () => {
     a.serf.userEvent('e');
     a.serf.query('q', '', { timeoutMs: 100 });
     assert.deepEqual(changes, ['event=2', 'query=2']);
+    await sim.close();
+  });
+
+  it('lifecycle: start once, no join after leave, one leave at a time, shutdown is reported', async () => {
+    const sim = new SerfSim(24);
+    const nodes = await sim.cluster(2);
+    const a = nodes[0]!.serf;
+    assert.throws(() => a.start(), StateError);
+    const first = a.leave();
+    await assert.rejects(a.leave(), /already in progress/);
+    await sim.drive(first);
+    await a.leave(); // already left: nothing to do
+    assert.throws(() => a.join([nodes[1]!.addr]), StateError);
+    let reason: string | undefined;
+    a.on('shutdown', (e) => {
+      reason = e.reason;
+    });
+    await a.shutdown();
+    assert.equal(reason, 'shutdown');
+    assert.equal(a.state, 'shutdown');
+    assert.throws(() => a.userEvent('x'), StateError);
+    await sim.close();
+  });
+
+  it('rejoin after a restart: previous members in order, ourselves skipped, no join intent', async () => {
+    const sim = new SerfSim(25);
+    const nodes = await sim.cluster(3);
+    const old = nodes[2]!;
+    const clocks = old.serf.clocks;
+    await crash(sim, old);
+    const back = sim.add('n2', { restoredClocks: { member: clocks.member - 1 } }, true, old.addr);
+    const joined = await sim.drive(
+      back.serf.rejoin([
+        { name: 'n2', addr: old.addr },
+        { name: 'gone', addr: '10.9.9.9:7946' },
+        { name: 'n0', addr: nodes[0]!.addr },
+        { name: 'n1', addr: nodes[1]!.addr },
+      ]),
+    );
+    assert.equal(joined, 'n0');
+    assert.equal(back.serf.stats().intentQueue, 0, 'a snapshot rejoin sends no join intent');
+    await sim.waitFor('all alive', () => allAlive([nodes[0]!, nodes[1]!, back], 3), 30_000);
     await sim.close();
   });
 
