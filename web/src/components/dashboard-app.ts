@@ -554,7 +554,7 @@ export class GossipDashboard extends LitElement {
       }
       .kpis {
         display: grid;
-        grid-template-columns: repeat(auto-fit, minmax(170px, 1fr));
+        grid-template-columns: repeat(auto-fit, minmax(150px, 1fr));
         gap: 14px;
         margin-bottom: 18px;
       }
