@@ -135,7 +135,8 @@ export function protocolCharts(r: ProtocolSimResult): string {
             ],
     },
   );
-  const bytes = r.load.perNodeBytesPerSecond;
+  const bySlot = r.load.perNodeBytesPerSecond;
+  const bytes = bySlot.filter((v): v is number => v !== null);
   const loadNotes = [
     `mean ${fmt(r.load.bytesPerNodePerSecond.mean)} B/s`,
     `p99 ${fmt(r.load.bytesPerNodePerSecond.p99)}, max ${fmt(r.load.bytesPerNodePerSecond.max)}`,
@@ -144,12 +145,20 @@ export function protocolCharts(r: ProtocolSimResult): string {
   ];
   const load =
     bytes.length <= LOAD_BARS_MAX_NODES
-      ? barChart([{ name: 'bytes/s sent', bars: bytes.map((v, i) => ({ x0: i, x1: i + 1, value: v })) }], {
-          title: 'load per node (safety and liveness phases)',
-          xLabel: 'node (running ≥ 1 s in the window, slot order)',
-          yLabel: 'bytes per second',
-          notes: loadNotes,
-        })
+      ? barChart(
+          [
+            {
+              name: 'bytes/s sent',
+              bars: bySlot.flatMap((v, i) => (v === null ? [] : [{ x0: i, x1: i + 1, value: v }])),
+            },
+          ],
+          {
+            title: 'load per node (safety and liveness phases)',
+            xLabel: 'node slot (n0, n1, …; gaps ran under 1 s)',
+            yLabel: 'bytes per second',
+            notes: loadNotes,
+          },
+        )
       : histogram(bytes, {
           title: 'load per node (safety and liveness phases)',
           xLabel: 'bytes per second sent',

@@ -146,10 +146,10 @@ export interface LoadResult {
   packetsPerNodePerSecond: Spread;
   /** UDP and TCP bytes sent per node per second. */
   bytesPerNodePerSecond: Spread;
-  /** Bytes per second of each slot that ran at least a second in the window (slot order). */
-  perNodeBytesPerSecond: number[];
-  /** Messages per second of each such slot (slot order). */
-  perNodeMessagesPerSecond: number[];
+  /** Bytes per second of each slot, by slot; null for a slot that ran less than a second in the window. */
+  perNodeBytesPerSecond: (number | null)[];
+  /** Messages per second of each slot, by slot; null as above. */
+  perNodeMessagesPerSecond: (number | null)[];
 }
 
 /** The record of one run: what `gossip sim --scenario ... --format json` prints. Key order is fixed. */
@@ -555,24 +555,30 @@ export class ProtocolSim {
 
   #load(now: number): LoadResult {
     const start = Number.isNaN(this.#safetyStartMs) ? 0 : this.#safetyStartMs;
-    const messages: number[] = [];
-    const packets: number[] = [];
-    const bytes: number[] = [];
+    const messages: (number | null)[] = [];
+    const packets: (number | null)[] = [];
+    const bytes: (number | null)[] = [];
     for (const node of this.cluster.nodes) {
       const base = this.#loadStart[node.slot] ?? { sent: { messages: 0, packets: 0, bytes: 0 }, upMs: 0 };
       const upMs = node.upMs(now) - base.upMs;
-      if (upMs < 1000) continue;
+      if (upMs < 1000) {
+        messages.push(null);
+        packets.push(null);
+        bytes.push(null);
+        continue;
+      }
       const sent = node.sent();
       const perSecond = 1000 / upMs;
       messages.push(round3((sent.messages - base.sent.messages) * perSecond));
       packets.push(round3((sent.packets - base.sent.packets) * perSecond));
       bytes.push(round3((sent.bytes - base.sent.bytes) * perSecond));
     }
+    const ran = (xs: (number | null)[]) => xs.filter((x): x is number => x !== null);
     return {
       windowMs: round3(now - start),
-      messagesPerNodePerSecond: spread(messages),
-      packetsPerNodePerSecond: spread(packets),
-      bytesPerNodePerSecond: spread(bytes),
+      messagesPerNodePerSecond: spread(ran(messages)),
+      packetsPerNodePerSecond: spread(ran(packets)),
+      bytesPerNodePerSecond: spread(ran(bytes)),
       perNodeBytesPerSecond: bytes,
       perNodeMessagesPerSecond: messages,
     };

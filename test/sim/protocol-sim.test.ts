@@ -1,0 +1,423 @@
+/**
+ * The protocol simulator (src/sim/protocol-sim.ts) and `gossip sim --scenario`:
+ * - the randomized sweep: 200 seeds of the `random` scenario, every invariant holding, with
+ *   the reproduce command of any seed that fails;
+ * - determinism: the same seed prints the same JSON, byte for byte; another seed differs;
+ * - every scenario runs and passes on a small cluster;
+ * - each checker can fail: a synthetic bad trace gives its reason string;
+ * - calibration: simulated crash detection on LAN defaults against real nodes on loopback;
+ * - the CLI: seed and parameters first on stderr, the reproduce line, table, plot, flag errors.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import type { CommandIo } from '../../src/cli/command.ts';
+import { main } from '../../src/cli/main.ts';
+import { Memberlist } from '../../src/membership/index.ts';
+import { RealClock, SeededRandom } from '../../src/runtime/index.ts';
+import { type ClusterView, ConvergenceChecker } from '../../src/sim/checkers/convergence.ts';
+import { DeadOriginChecker } from '../../src/sim/checkers/dead-origin.ts';
+import { IncarnationChecker } from '../../src/sim/checkers/incarnation.ts';
+import { RefuteChecker } from '../../src/sim/checkers/refute.ts';
+import type { MemberStatus, TraceChecker, TraceEvent } from '../../src/sim/checkers/trace.ts';
+import { percentile } from '../../src/sim/metrics.ts';
+import { runProtocolSim } from '../../src/sim/protocol-sim.ts';
+import { SCENARIO_NAMES } from '../../src/sim/scenario.ts';
+import { UdpTcpTransport } from '../../src/transport/udp-tcp.ts';
+
+async function sim(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const io: CommandIo = {
+    stdout: (t) => {
+      stdout += t;
+    },
+    stderr: (t) => {
+      stderr += t;
+    },
+    env: {},
+  };
+  const code = await main(['sim', ...args], io);
+  return { code, stdout, stderr };
+}
+
+/** Seeds of the sweep: 200 from GOSSIP_SIM_SEED_BASE (default 1), so CI runs the same ones. */
+const SWEEP_SEEDS = 200;
+/** Safety phase of each sweep run, virtual seconds: short, so 200 runs take seconds. */
+const SWEEP_DURATION_S = 30;
+
+describe('protocol simulator: randomized sweep', () => {
+  it(`holds every invariant and converges on ${SWEEP_SEEDS} seeds of --scenario random`, async () => {
+    const base = Number(process.env.GOSSIP_SIM_SEED_BASE ?? 1);
+    const failures: string[] = [];
+    const started = performance.now();
+    let simulatedMs = 0;
+    for (let seed = base; seed < base + SWEEP_SEEDS; seed++) {
+      const r = await runProtocolSim({ scenario: 'random', seed, durationS: SWEEP_DURATION_S });
+      simulatedMs += r.phases.endMs;
+      if (!r.isOk) {
+        const why = r.violations.map((v) => `[${v.checker}] at ${v.atMs} ms: ${v.reason}`).join('\n    ');
+        failures.push(
+          `seed ${seed}: ${why || 'did not converge'}\n  reproduce: gossip sim --scenario random --nodes ${r.params.nodes} --seed ${seed} --duration ${SWEEP_DURATION_S} --format table`,
+        );
+      }
+    }
+    const wall = (performance.now() - started) / 1000;
+    console.log(
+      `sweep: ${SWEEP_SEEDS} seeds from ${base}, ${(simulatedMs / 1000).toFixed(0)} s simulated in ${wall.toFixed(1)} s wall`,
+    );
+    assert.deepEqual(failures, [], `\n${failures.join('\n')}`);
+  });
+});
+
+describe('protocol simulator: scenarios and determinism', () => {
+  it('runs every scenario on a small cluster with every invariant holding', async () => {
+    for (const scenario of SCENARIO_NAMES) {
+      const nodes = scenario === 'join-storm' ? 24 : 10;
+      const r = await runProtocolSim({ scenario, seed: 3, nodes, durationS: 40 });
+      assert.ok(r.isOk, `${scenario}: ${JSON.stringify(r.violations)}`);
+      assert.equal(r.params.nodes, nodes);
+      assert.equal(r.convergence.isConverged, true, scenario);
+      if (scenario === 'crash') {
+        assert.ok(r.detection.crashes >= 1 && r.detection.detected === r.detection.crashes);
+        assert.ok(r.detection.lastMs.p50! > 0);
+      }
+      if (scenario === 'join-storm') assert.ok(r.params.slots > r.params.initialNodes);
+      assert.ok(r.load.bytesPerNodePerSecond.mean > 0, scenario);
+    }
+  });
+
+  it('prints byte-identical JSON for the same seed, and different JSON for another', async () => {
+    const args = ['--scenario', 'random', '--seed', '17', '--duration', '20'];
+    const a = await sim(args);
+    const b = await sim(args);
+    const c = await sim(['--scenario', 'random', '--seed', '18', '--duration', '20']);
+    assert.equal(a.code, 0, a.stderr);
+    assert.equal(a.stdout, b.stdout);
+    assert.notEqual(a.stdout, c.stdout);
+    const r = JSON.parse(a.stdout) as Record<string, unknown>;
+    for (const key of [
+      'params',
+      'isOk',
+      'violations',
+      'phases',
+      'detection',
+      'falsePositives',
+      'convergence',
+      'load',
+      'protocol',
+      'network',
+      'events',
+    ])
+      assert.ok(key in r, key);
+    assert.doesNotMatch(a.stdout, /wall/i, 'no wall-clock figures in the JSON');
+  });
+
+  it('prints the seed, then every derived parameter, then the command that reproduces the run', async () => {
+    const first = await sim(['--scenario', 'partition', '--seed', '5', '--duration', '30']);
+    assert.equal(first.code, 0, first.stderr);
+    const lines = first.stderr.split('\n');
+    assert.equal(lines[0], 'seed 5');
+    assert.match(lines[1]!, /^scenario partition, profile lan, \d+ nodes at the start/);
+    assert.ok(lines.some((l) => /^latency /.test(l)));
+    assert.ok(lines.some((l) => /^loss .*reordering .*duplication/.test(l)));
+    assert.ok(lines.some((l) => /partition|isolated/.test(l)));
+    const reproduce = lines.find((l) => l.startsWith('reproduce: gossip sim '));
+    assert.ok(reproduce !== undefined);
+    assert.ok(
+      lines.indexOf(reproduce) < lines.findIndex((l) => l.startsWith('partition: ')),
+      'the reproduce line comes before the run',
+    );
+    const again = await sim(reproduce.slice('reproduce: gossip sim '.length).split(' '));
+    assert.equal(again.stdout, first.stdout);
+  });
+
+  it('prints a table and draws detection times and load per node with --plot', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gossip-protocol-sim-'));
+    try {
+      const file = join(dir, 'crash.svg');
+      const r = await sim([
+        '--scenario',
+        'crash',
+        '--nodes',
+        '12',
+        '--seed',
+        '2',
+        '--format',
+        'table',
+        '--plot',
+        file,
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^run +crash, seed 2/m);
+      assert.match(r.stdout, /detection \(crash → last node\) +p50 \d+\.\d+ s/);
+      assert.match(r.stdout, /false positives/);
+      assert.match(r.stdout, /convergence after the last change/);
+      assert.match(r.stdout, /per node per second/);
+      assert.match(r.stdout, /simulated s per wall s/);
+      const svg = readFileSync(file, 'utf8');
+      assert.match(svg, /^<svg /);
+      assert.match(svg, /failure detection/);
+      assert.match(svg, /load per node/);
+      assert.equal((svg.match(/<svg /g) ?? []).length, 3, 'two charts in one document');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  for (const [args, message] of [
+    [['--scenario', 'meteor'], /--scenario must be one of crash, partition/],
+    [['--scenario', 'crash', '--strategy', 'push'], /separate modes/],
+    [['--scenario', 'crash', '--loss', '0.1'], /--loss belongs to --strategy mode/],
+    [['--scenario', 'crash', '--nodes', '1'], /--nodes must be an integer from 2/],
+    [['--scenario', 'crash', '--duration', '0'], /--duration must be a number of seconds above 0/],
+    [['--scenario', 'crash', '--profile', 'moon'], /--profile must be lan, wan or local/],
+    [['--scenario', 'crash', '--plot', 'x.png'], /--plot writes an SVG file/],
+  ] as const) {
+    it(`rejects ${args.join(' ')}`, async () => {
+      const r = await sim([...args]);
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, message);
+    });
+  }
+});
+
+/** Feeds `events` to `checker`, calling endOfEvent after each; returns the reasons reported. */
+function run(make: (report: (reason: string) => void) => TraceChecker, events: TraceEvent[]): string[] {
+  const reasons: string[] = [];
+  const checker = make((reason) => reasons.push(reason));
+  for (const e of events) {
+    checker.observe(e);
+    checker.endOfEvent(e.atMs);
+  }
+  return reasons;
+}
+
+describe('invariant checkers fail on bad traces', () => {
+  it('incarnation: a held incarnation that goes backwards', () => {
+    const make = (report: (r: string) => void) => new IncarnationChecker(report, 30_000);
+    const good: TraceEvent[] = [
+      { type: 'join', atMs: 0, observer: 'a', member: 'b', incarnation: 1 },
+      { type: 'view', atMs: 5, observer: 'a', member: 'b', status: 'alive', incarnation: 3 },
+      { type: 'leave', atMs: 10, observer: 'a', member: 'b', incarnation: 3, status: 'dead' },
+      // forgotten after gossipToTheDeadTime, learned again from the restarted member
+      { type: 'join', atMs: 50_000, observer: 'a', member: 'b', incarnation: 1 },
+      // the observer restarted: a new process may learn any incarnation
+      { type: 'start', atMs: 60_000, node: 'a' },
+      { type: 'view', atMs: 60_001, observer: 'a', member: 'b', status: 'alive', incarnation: 1 },
+    ];
+    assert.deepEqual(run(make, good), []);
+    const bad: TraceEvent[] = [
+      { type: 'join', atMs: 0, observer: 'a', member: 'b', incarnation: 4 },
+      { type: 'view', atMs: 7, observer: 'a', member: 'b', status: 'suspect', incarnation: 2 },
+    ];
+    assert.deepEqual(run(make, bad), [
+      'a held b at incarnation 4, then at 2 (read back, now suspect); incarnations must not go backwards',
+    ]);
+    // Dead for less than gossipToTheDeadTime: it cannot have been forgotten yet.
+    const early: TraceEvent[] = [
+      { type: 'leave', atMs: 0, observer: 'a', member: 'b', incarnation: 5, status: 'dead' },
+      { type: 'join', atMs: 1000, observer: 'a', member: 'b', incarnation: 1 },
+    ];
+    assert.match(run(make, early)[0]!, /a held b at incarnation 5, then at 1 \(join event/);
+  });
+
+  it('dead-origin: a death nobody declared, a verdict without a suspicion, a leave nobody made', () => {
+    const make = (report: (r: string) => void) => new DeadOriginChecker(report);
+    const good: TraceEvent[] = [
+      { type: 'suspect', atMs: 0, observer: 'a', member: 'c', incarnation: 2, from: 'a' },
+      { type: 'leave', atMs: 5000, observer: 'a', member: 'c', incarnation: 2, status: 'dead' },
+      { type: 'dead', atMs: 5000, observer: 'a', member: 'c', incarnation: 2 },
+      { type: 'leave', atMs: 5001, observer: 'b', member: 'c', incarnation: 2, status: 'dead' },
+      { type: 'leave', atMs: 6000, observer: 'd', member: 'd', incarnation: 1, status: 'left' },
+      { type: 'leave', atMs: 6001, observer: 'b', member: 'd', incarnation: 1, status: 'left' },
+    ];
+    // The verdict's own `leave` comes a moment before its `dead` event, within one event.
+    const reasons: string[] = [];
+    const checker = make((r) => reasons.push(r));
+    for (const e of good.slice(0, 3)) checker.observe(e);
+    checker.endOfEvent(5000);
+    for (const e of good.slice(3)) {
+      checker.observe(e);
+      checker.endOfEvent(e.atMs);
+    }
+    assert.deepEqual(reasons, []);
+    assert.deepEqual(
+      run(make, [{ type: 'leave', atMs: 9, observer: 'b', member: 'c', incarnation: 3, status: 'dead' }]),
+      [
+        'b marked c dead at incarnation 3, but no node had declared it dead at that incarnation (no suspicion timed out)',
+      ],
+    );
+    assert.deepEqual(
+      run(make, [
+        { type: 'suspect', atMs: 0, observer: 'a', member: 'c', incarnation: 1, from: 'b' },
+        { type: 'dead', atMs: 4, observer: 'a', member: 'c', incarnation: 2 },
+      ]),
+      [
+        'a declared c dead at incarnation 2 without having suspected it at that incarnation (its last suspicion was at 1)',
+      ],
+    );
+    assert.deepEqual(
+      run(make, [{ type: 'leave', atMs: 2, observer: 'b', member: 'e', incarnation: 1, status: 'left' }]),
+      ['b marked e as left at incarnation 1, but e never left at that incarnation'],
+    );
+  });
+
+  it('refute: an accused live node that does not refute', () => {
+    const make = (report: (r: string) => void) => new RefuteChecker(report);
+    const accused = (over: Partial<Extract<TraceEvent, { type: 'accused' }>>): TraceEvent => ({
+      type: 'accused',
+      atMs: 1,
+      node: 'a',
+      accusedIncarnation: 3,
+      incarnationBefore: 3,
+      incarnationAfter: 4,
+      refutedTo: 4,
+      isLeaving: false,
+      ...over,
+    });
+    assert.deepEqual(
+      run(make, [
+        accused({}),
+        accused({ accusedIncarnation: 2, incarnationAfter: 3, refutedTo: null }), // stale: no answer needed
+        accused({ incarnationAfter: 3, refutedTo: null, isLeaving: true }), // leaving: no refutation
+      ]),
+      [],
+    );
+    assert.deepEqual(run(make, [accused({ incarnationAfter: 3, refutedTo: null })]), [
+      'a learned it was accused at incarnation 3 (its own was 3) but did not refute: its incarnation is 3, no refute event',
+    ]);
+  });
+
+  it('convergence: names who disagrees about whom', () => {
+    const views: Record<string, Record<string, { status: MemberStatus; incarnation: number }>> = {
+      a: { a: { status: 'alive', incarnation: 1 }, b: { status: 'alive', incarnation: 2 } },
+      b: { a: { status: 'alive', incarnation: 1 }, b: { status: 'alive', incarnation: 2 } },
+    };
+    const cluster = (down: string[]): ClusterView => ({
+      live: () => [
+        { name: 'a', incarnation: 1 },
+        { name: 'b', incarnation: 2 },
+      ],
+      down: () => down,
+      viewOf: (o, m) => views[o]?.[m],
+    });
+    const checker = new ConvergenceChecker();
+    assert.equal(checker.check(cluster([])), null);
+    views.a!.c = { status: 'suspect', incarnation: 1 };
+    assert.equal(checker.check(cluster(['c'])), 'a holds c suspect at incarnation 1, but c is down');
+    views.b!.a = { status: 'suspect', incarnation: 1 };
+    delete views.b!.b;
+    assert.equal(
+      checker.check(cluster(['c']), true),
+      'a holds c suspect at incarnation 1, but c is down; b holds a suspect at incarnation 1 (a runs at 1); b does not know b',
+    );
+  });
+});
+
+/**
+ * Calibration against real nodes. The crash-detection time of LAN defaults is mostly
+ * Lifeguard's suspicion timeout (4 s for 7 nodes, once two other nodes confirm), plus the
+ * wait for a probe of the victim to fail (a probe interval, 1 s, from a phase that depends on
+ * where the crash falls in the probe cycle) and a few gossip rounds. The simulator runs the
+ * same code with the same timings, so medians should agree to within sampling noise:
+ * the phase term is uniform over ~1 s, so the median of 6 real crashes moves by ~0.3 s (one
+ * standard deviation) and the simulated median of 12 by ~0.2 s; real timers and sockets add
+ * milliseconds. The tolerance, 25% of the simulated median (≈ 1.4 s), is four of those
+ * deviations, so a miss means the simulator's clock, network or scheduling has drifted from
+ * the real thing, not bad luck.
+ */
+const CALIBRATION_NODES = 7;
+const CALIBRATION_REAL_CRASHES = 6;
+const CALIBRATION_SIM_CRASHES = 12;
+const CALIBRATION_TOLERANCE = 0.25;
+
+async function realDetectionTimesMs(): Promise<number[]> {
+  const clock = new RealClock();
+  const random = new SeededRandom(Date.now());
+  const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+  const clusters: Memberlist[][] = [];
+  try {
+    // One independent cluster per crash, all at once: the test takes one detection's time.
+    for (let c = 0; c < CALIBRATION_REAL_CRASHES; c++) {
+      const nodes: Memberlist[] = [];
+      clusters.push(nodes);
+      for (let i = 0; i < CALIBRATION_NODES; i++) {
+        const transport = await UdpTcpTransport.listen({ bindAddr: '127.0.0.1:0', clock });
+        const ml = new Memberlist({ name: `c${c}-n${i}`, transport, clock, random: random.fork() });
+        ml.start();
+        nodes.push(ml);
+      }
+    }
+    await Promise.all(
+      clusters.flatMap((nodes) => nodes.slice(1).map((ml) => ml.join([nodes[0]!.localNode.address]))),
+    );
+    const formedBy = performance.now() + 20_000;
+    while (!clusters.every((nodes) => nodes.every((ml) => ml.numMembers === CALIBRATION_NODES))) {
+      assert.ok(performance.now() < formedBy, 'the real clusters formed within 20 s');
+      await sleep(20);
+    }
+    await sleep(1000);
+    return await Promise.all(
+      clusters.map(async (nodes) => {
+        const victim = nodes.at(-1)!;
+        const name = victim.localNode.name;
+        const others = nodes.slice(0, -1);
+        // Crash at a random point of the probe cycle, as the simulator's crash times are.
+        await sleep(Math.random() * 1000);
+        const seen = new Set<Memberlist>();
+        let crashedAt = 0;
+        const detected = new Promise<number>((resolve, reject) => {
+          const timeout = setTimeout(() => reject(new Error(`${name} not detected within 30 s`)), 30_000);
+          for (const ml of others) {
+            ml.on('leave', ({ member }) => {
+              if (member.name !== name || member.status !== 'dead') return;
+              seen.add(ml);
+              if (seen.size === others.length) {
+                clearTimeout(timeout);
+                resolve(performance.now() - crashedAt);
+              }
+            });
+          }
+        });
+        crashedAt = performance.now();
+        await victim.shutdown(); // a crash: no leave, the sockets close
+        return detected;
+      }),
+    );
+  } finally {
+    for (const nodes of clusters) for (const ml of nodes) await ml.shutdown();
+  }
+}
+
+describe('calibration: simulated crash detection against real nodes on loopback', () => {
+  it(`agrees with ${CALIBRATION_NODES} real nodes (LAN defaults, UDP/TCP on 127.0.0.1) within ${CALIBRATION_TOLERANCE * 100}% of the median`, async () => {
+    const simulated: number[] = [];
+    for (let seed = 1; simulated.length < CALIBRATION_SIM_CRASHES; seed++) {
+      const r = await runProtocolSim({ scenario: 'crash', seed, nodes: CALIBRATION_NODES, durationS: 30 });
+      assert.ok(r.isOk, `crash seed ${seed}: ${JSON.stringify(r.violations)}`);
+      simulated.push(...r.detection.timesMs);
+    }
+    const real = await realDetectionTimesMs();
+    const median = (xs: number[]) =>
+      percentile(
+        [...xs].sort((a, b) => a - b),
+        50,
+      );
+    const simMedian = median(simulated);
+    const realMedian = median(real);
+    console.log(
+      `calibration, ${CALIBRATION_NODES} nodes, crash → last node marks it dead: real median ${(realMedian / 1000).toFixed(2)} s ` +
+        `(${real.map((t) => (t / 1000).toFixed(2)).join(', ')}), simulated median ${(simMedian / 1000).toFixed(2)} s ` +
+        `(${simulated.map((t) => (t / 1000).toFixed(2)).join(', ')})`,
+    );
+    // Both sit above Lifeguard's floor: the suspicion timeout's minimum, 4 s at this size.
+    assert.ok(realMedian > 4000 && simMedian > 4000);
+    assert.ok(
+      Math.abs(realMedian - simMedian) <= CALIBRATION_TOLERANCE * simMedian,
+      `real ${realMedian.toFixed(0)} ms vs simulated ${simMedian.toFixed(0)} ms: more than ${CALIBRATION_TOLERANCE * 100}% apart`,
+    );
+  });
+});
