@@ -1,3 +1,10 @@
+import { readFileSync } from 'node:fs';
+
+/** This package's version (package.json). */
+export const PACKAGE_VERSION: string = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
 /**
  * Protocol versions this implementation speaks on the wire. They are what a Serf 0.9.4 agent
  * advertises (`Vsn = [1, 5, 2, 2, 5, 5]`), so the version check of every peer passes.

@@ -7,6 +7,7 @@ import type { Command, CommandIo } from './command.ts';
 import { UsageError } from './command.ts';
 
 const commands: Record<string, () => Promise<{ command: Command }>> = {
+  agent: () => import('./commands/agent.ts'),
   version: () => import('./commands/version.ts'),
   members: () => import('./commands/members.ts'),
   leave: () => import('./commands/leave.ts'),

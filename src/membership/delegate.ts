@@ -68,6 +68,8 @@ export interface MemberlistEvents {
   suspect: { member: Member; from: string };
   /** A suspicion timed out and we declared the member dead (our own verdict). */
   dead: { member: Member; confirmations: number };
+  /** A member we held suspect is alive again at a higher incarnation: it refuted the suspicion. */
+  memberRefuted: { member: Member };
   /** We refuted an accusation about ourselves by raising our incarnation. */
   refute: { incarnation: number; accusedIncarnation: number; reason: 'suspect' | 'dead' | 'alive' };
   /** The local health score changed. */

@@ -214,6 +214,19 @@ function serve(core: Core, stream: Stream, msg: StreamMessage, from: Addr): void
   }
 }
 
+/** What an operator should check when an exchange fails for an encryption reason. */
+function hintFor(core: Core, reason: string): string {
+  if (reason === 'auth-failed') {
+    return ' (the peer encrypts with a key we do not have: check that both sides use the same --encrypt key or keyring)';
+  }
+  if (reason === 'encryption-mismatch') {
+    return core.encrypting
+      ? ' (the peer does not use encryption: remove --encrypt here, or enable it there)'
+      : " (the cluster uses encryption: start this node with the cluster's --encrypt key)";
+  }
+  return '';
+}
+
 /** The outcome of an initiated exchange. */
 export type ExchangeResult = { ok: true; message: StreamMessage } | { ok: false; error: Error };
 
@@ -273,11 +286,20 @@ export function exchange(
       }
       if (res.status === 'error') {
         core.drop(res.failure.reason, to, res.failure.detail);
-        settle({ ok: false, error: new RemoteError(`bad reply from ${to}: ${res.failure.detail}`) });
+        settle({
+          ok: false,
+          error: new RemoteError(
+            `bad reply from ${to}: ${res.failure.detail}${hintFor(core, res.failure.reason)}`,
+          ),
+        });
         return;
       }
       if (res.message.type === 'err') {
-        settle({ ok: false, error: new RemoteError(`remote error: ${res.message.body.error}`) });
+        const text = res.message.body.error;
+        const hint = /encrypt|decrypt|keys/i.test(text)
+          ? hintFor(core, /not encrypted/.test(text) ? 'encryption-mismatch' : 'auth-failed')
+          : '';
+        settle({ ok: false, error: new RemoteError(`remote error: ${text}${hint}`) });
         return;
       }
       settle({ ok: true, message: res.message });

@@ -116,6 +116,7 @@ export function aliveNode(core: Core, a: Alive, options: AliveOptions = {}): voi
     state.status = 'alive';
     state.stateChangeAt = core.clock.now();
   }
+  if (oldStatus === 'suspect') core.events.emit('memberRefuted', { member: toMember(state) });
   if (oldStatus === 'dead' || oldStatus === 'left') {
     core.events.emit('join', { member: toMember(state) });
   } else if (!sameBytes(oldMeta, state.meta)) {

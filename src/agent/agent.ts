@@ -1,0 +1,526 @@
+/**
+ * The agent: one Serf-compatible node as a long-running program. It owns what the library
+ * leaves out — sockets, files, the HTTP API and dashboard, metrics, logs, the join retry loop,
+ * and the lifecycle (start, graceful leave, shutdown). The CLI starts it and handles signals.
+ *
+ * Event pipeline, in Serf's order: cluster events → (snapshot) → coalescing → handlers, and in
+ * parallel → the event hub that the HTTP event stream and the dashboard read.
+ */
+import type { Server } from 'node:http';
+import { serve } from '@hono/node-server';
+import { Serf, type SerfMember } from '../cluster/index.ts';
+import { JoinError, StateError } from '../errors.ts';
+import type { Member } from '../membership/index.ts';
+import { RealClock, type Timer } from '../runtime/clock.ts';
+import { UdpTcpTransport } from '../transport/udp-tcp.ts';
+import { PACKAGE_VERSION, PROTOCOL_SUMMARY } from '../version.ts';
+import { Keyring } from '../wire/crypto.ts';
+import { ipFromString, joinHostPort, splitHostPort } from '../wire/ip.ts';
+import type { AgentConfig, LogLevel } from './config.ts';
+import { DASHBOARD_HEADERS, type DashboardAssets, loadDashboardAssets } from './dashboard.ts';
+import {
+  type AgentApi,
+  createHttpApp,
+  type MemberFilter,
+  type QueryRecord,
+  type QueryRequest,
+} from './http.ts';
+import { Hub } from './hub.ts';
+import { type AgentLogger, createAgentLogger, type LogRecord } from './logging.ts';
+import { AgentMetrics } from './metrics.ts';
+import { pickAdvertiseAddr } from './network.ts';
+
+/** A record on the agent's event stream. */
+export interface AgentEvent {
+  event: string;
+  data: Record<string, unknown>;
+}
+
+/** Events kept for a dashboard that connects late. */
+export const EVENT_HUB_HISTORY = 500;
+
+const LEVEL_ORDER: Record<string, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+
+export class Agent implements AgentApi {
+  readonly config: AgentConfig;
+  readonly log: AgentLogger;
+  readonly events = new Hub<AgentEvent>(EVENT_HUB_HISTORY);
+  readonly serf: Serf;
+  readonly transport: UdpTcpTransport;
+  readonly metrics: AgentMetrics;
+  readonly startedAt = Date.now();
+  #http: Server | undefined;
+  #httpAddr = '';
+  #dashboard: DashboardAssets | undefined;
+  #joinTimer: Timer | undefined;
+  #statsTimer: Timer | undefined;
+  #stopped = false;
+  #onExit: (code: number) => void = () => {};
+  readonly #clock = new RealClock();
+
+  private constructor(config: AgentConfig, log: AgentLogger, transport: UdpTcpTransport, serf: Serf) {
+    this.config = config;
+    this.log = log;
+    this.transport = transport;
+    this.serf = serf;
+    const ml = serf.memberlist;
+    this.metrics = new AgentMetrics({
+      memberlist: () => ml.stats,
+      membersByStatus: () => {
+        const out: Record<string, number> = { alive: 0, leaving: 0, left: 0, failed: 0 };
+        for (const m of serf.members()) out[m.status] = (out[m.status] ?? 0) + 1;
+        return out;
+      },
+      swimStatusCounts: () => {
+        const out: Record<string, number> = { alive: 0, suspect: 0, dead: 0, left: 0 };
+        for (const m of ml.allMembers()) out[m.status] = (out[m.status] ?? 0) + 1;
+        return out;
+      },
+      healthScore: () => ml.healthScore,
+      queueDepths: () => {
+        const s = serf.stats();
+        return {
+          memberlist: ml.queueDepth,
+          intents: s.intentQueue,
+          events: s.eventQueue,
+          queries: s.queryQueue,
+        };
+      },
+      serfCounters: () => {
+        const out: Record<string, number> = {};
+        for (const [k, v] of Object.entries(serf.stats().counters)) if (typeof v === 'number') out[k] = v;
+        return out;
+      },
+      eventLoopLagMs: () => ml.stats.eventLoopLagMs,
+    });
+  }
+
+  /**
+   * Builds an agent from a validated config: binds the gossip sockets and creates the Serf
+   * node, but starts nothing. Throws a `ConfigError` with the fix when something is wrong.
+   */
+  static async create(config: AgentConfig, options: { out?: NodeJS.WritableStream } = {}): Promise<Agent> {
+    const log = createAgentLogger({
+      level: config.logLevel,
+      format: config.logFormat,
+      ...(options.out ? { out: options.out } : {}),
+    });
+    const keyring = config.encryptKey ? new Keyring([Keyring.parseKey(config.encryptKey)]) : undefined;
+    const transport = await UdpTcpTransport.listen({ bindAddr: config.bindAddr });
+    const advertise = config.advertiseAddr ?? pickAdvertiseAddr(transport.localAddr, log);
+    const serf = new Serf({
+      name: config.nodeName,
+      transport,
+      tags: config.tags,
+      profile: config.profile,
+      memberlist: { advertiseAddr: advertise },
+      logger: log,
+      ...(keyring ? { keyring } : {}),
+    });
+    return new Agent(config, log, transport, serf);
+  }
+
+  /** The HTTP API's `ip:port` (known once started). */
+  get httpAddr(): string {
+    return this.#httpAddr;
+  }
+
+  /** The gossip address peers reach us at. */
+  get gossipAddr(): string {
+    return this.serf.memberlist.localNode.address;
+  }
+
+  /** Called with the exit code when the agent stops itself (after an API leave, or losing a name conflict). */
+  onExit(fn: (code: number) => void): void {
+    this.#onExit = fn;
+  }
+
+  /**
+   * Starts the HTTP API, then gossip and the background join. `announce` runs once the HTTP
+   * address is known and before gossip starts logging (the CLI prints the dashboard URL there).
+   */
+  async start(announce?: (agent: Agent) => void): Promise<void> {
+    const serf = this.serf;
+    if (this.config.dashboard) {
+      try {
+        this.#dashboard = loadDashboardAssets();
+      } catch (e) {
+        this.log.warn(`no dashboard: ${(e as Error).message}`);
+      }
+    }
+    await this.#listenHttp();
+    announce?.(this);
+    this.#wireEvents();
+    serf.start();
+    this.log.info('gossip agent running', {
+      node: this.config.nodeName,
+      gossip: this.gossipAddr,
+      http: `http://${this.#httpAddr}/`,
+      encrypted: serf.keyring !== undefined,
+      profile: this.config.profile,
+      protocol: PROTOCOL_SUMMARY,
+    });
+    if (this.config.join.length > 0) this.#joinLoop(this.config.join, this.config.retryJoinMs);
+    this.#statsTimer = this.#clock.setTimer(1000, () => this.#publishStats());
+  }
+
+  async #listenHttp(): Promise<void> {
+    const hp = splitHostPort(this.config.httpAddr)!;
+    const app = createHttpApp(this, this.config.httpToken);
+    await new Promise<void>((resolve, reject) => {
+      const server = serve({ fetch: app.fetch, hostname: hp.host, port: hp.port }, (info) => {
+        this.#httpAddr = joinHostPort(info.address, info.port);
+        resolve();
+      }) as Server;
+      server.once('error', (e: NodeJS.ErrnoException) =>
+        reject(
+          new StateError(
+            e.code === 'EADDRINUSE'
+              ? `the HTTP address ${this.config.httpAddr} is in use: pick another with --http IP:PORT (port 0 picks a free one)`
+              : `cannot serve HTTP on ${this.config.httpAddr}: ${e.message}`,
+          ),
+        ),
+      );
+      this.#http = server;
+    });
+  }
+
+  /** Joins in the background, retrying with exponential backoff until one address answers. */
+  #joinLoop(addrs: string[], delayMs: number): void {
+    if (this.#stopped) return;
+    this.join(addrs, this.config.replay).then(
+      (n) => this.log.info('joined the cluster', { through: n, addrs }),
+      (e: Error) => {
+        if (this.#stopped) return;
+        const why =
+          e instanceof JoinError
+            ? e.causes.map((c) => `${c.addr}: ${c.error.message}`).join('; ')
+            : e.message;
+        const next = Math.min(delayMs * 2, this.config.retryJoinMaxMs);
+        this.log.warn(`join failed, retrying in ${Math.round(delayMs / 1000)} s`, { addrs, why });
+        this.#joinTimer = this.#clock.setTimer(delayMs, () => this.#joinLoop(addrs, next));
+      },
+    );
+  }
+
+  #wireEvents(): void {
+    const serf = this.serf;
+    const ml = serf.memberlist;
+    const at = () => new Date().toISOString();
+    const publish = (event: string, data: Record<string, unknown>) =>
+      this.events.publish({ event, data: { ...data, at: at() } });
+    for (const type of [
+      'member-join',
+      'member-leave',
+      'member-failed',
+      'member-update',
+      'member-reap',
+    ] as const) {
+      serf.on(type, (e) => {
+        for (const m of e.members) {
+          publish(type, { member: this.#detail(m) });
+        }
+      });
+    }
+    serf.on('user', (e) =>
+      publish('user', { name: e.name, ...payloadJson(e.payload), lTime: e.lTime, coalesce: e.coalesce }),
+    );
+    serf.on('query', (q) => {
+      publish('query', { name: q.name, ...payloadJson(q.payload), lTime: q.lTime, from: q.sourceNode });
+    });
+    serf.on('shutdown', ({ reason }) => {
+      if (reason === 'name-conflict') {
+        this.log.error(
+          'another node owns this name and the cluster agrees with it: shutting down (no leave)',
+          {
+            node: this.config.nodeName,
+          },
+        );
+        void this.stop().then(() => this.#onExit(1));
+      }
+    });
+    ml.on('suspect', ({ member, from }) =>
+      publish('member-suspect', { member: this.#swimDetail(member), from }),
+    );
+    ml.on('refute', ({ incarnation, reason }) => publish('refute', { incarnation, reason }));
+    ml.on('memberRefuted', ({ member }) => publish('member-refute', { member: this.#swimDetail(member) }));
+    ml.on('probe', (p) => publish('probe', { ...p }));
+    ml.on('health', ({ score, reason }) => publish('health', { score, reason }));
+    ml.on('dropped', ({ reason, from, detail }) => this.log.debug('dropped input', { reason, from, detail }));
+    ml.on('pushPull', (e) =>
+      this.metrics.pushPullDuration.observe(
+        { initiated: String(e.initiated), join: String(e.join) },
+        e.durationMs / 1000,
+      ),
+    );
+  }
+
+  #lastStats = { at: 0, in: 0, out: 0, bytesIn: 0, bytesOut: 0 };
+
+  #publishStats(): void {
+    if (this.#stopped) return;
+    const s = this.serf.memberlist.stats;
+    const now = performance.now();
+    const dt = this.#lastStats.at === 0 ? 1 : (now - this.#lastStats.at) / 1000;
+    const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
+    const msgsIn = sum(s.messagesReceived);
+    const msgsOut = sum(s.messagesSent);
+    const members: Record<string, number> = { alive: 0, leaving: 0, left: 0, failed: 0 };
+    for (const m of this.serf.members()) members[m.status] = (members[m.status] ?? 0) + 1;
+    this.events.publish({
+      event: 'stats',
+      data: {
+        at: new Date().toISOString(),
+        healthScore: this.serf.memberlist.healthScore,
+        queueDepth: (() => {
+          const st = this.serf.stats();
+          return this.serf.memberlist.queueDepth + st.intentQueue + st.eventQueue + st.queryQueue;
+        })(),
+        msgsInPerSec: (msgsIn - this.#lastStats.in) / dt,
+        msgsOutPerSec: (msgsOut - this.#lastStats.out) / dt,
+        bytesInPerSec: (s.bytesReceived - this.#lastStats.bytesIn) / dt,
+        bytesOutPerSec: (s.bytesSent - this.#lastStats.bytesOut) / dt,
+        members,
+      },
+    });
+    this.#lastStats = { at: now, in: msgsIn, out: msgsOut, bytesIn: s.bytesReceived, bytesOut: s.bytesSent };
+    this.#statsTimer = this.#clock.setTimer(1000, () => this.#publishStats());
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // AgentApi
+
+  #filtered(filter: MemberFilter): SerfMember[] {
+    return this.serf.members().filter((m) => {
+      if (filter.status !== undefined && m.status !== filter.status) return false;
+      if (filter.name && !filter.name.test(m.name)) return false;
+      for (const [k, re] of filter.tags) if (!re.test(m.tags[k] ?? '')) return false;
+      return true;
+    });
+  }
+
+  /** `serf members -format=json` shape. */
+  membersJson(filter: MemberFilter): unknown[] {
+    return this.#filtered(filter).map((m) => ({
+      name: m.name,
+      addr: joinHostPort(m.addr, m.port),
+      port: m.port,
+      tags: m.tags,
+      status: m.status,
+      protocol: { max: m.delegate.max, min: m.delegate.min, version: m.delegate.version },
+    }));
+  }
+
+  #detail(m: SerfMember): Record<string, unknown> {
+    const swim = this.serf.memberlist.member(m.name);
+    return {
+      name: m.name,
+      addr: joinHostPort(m.addr, m.port),
+      port: m.port,
+      tags: m.tags,
+      status: m.status,
+      swimStatus: swim?.status ?? (m.status === 'left' ? 'left' : 'dead'),
+      incarnation: swim?.incarnation ?? 0,
+      protocol: { max: m.delegate.max, min: m.delegate.min, version: m.delegate.version },
+      memberlistProtocol: { max: m.protocol.max, min: m.protocol.min, version: m.protocol.version },
+      isLocal: m.name === this.config.nodeName,
+    };
+  }
+
+  #swimDetail(member: Member): Record<string, unknown> {
+    const serfMember = this.serf.member(member.name);
+    return serfMember
+      ? { ...this.#detail(serfMember), swimStatus: member.status }
+      : { name: member.name, swimStatus: member.status };
+  }
+
+  membersDetail(filter: MemberFilter): unknown[] {
+    return this.#filtered(filter).map((m) => this.#detail(m));
+  }
+
+  member(name: string): unknown | undefined {
+    const m = this.serf.member(name);
+    return m ? this.#detail(m) : undefined;
+  }
+
+  self(): unknown {
+    const ml = this.serf.memberlist;
+    const s = this.serf.stats();
+    return {
+      ...this.#detail(this.serf.localMember),
+      healthScore: ml.healthScore,
+      healthScoreMax: ml.options.awarenessMaxMultiplier,
+      queues: {
+        memberlist: ml.queueDepth,
+        intents: s.intentQueue,
+        events: s.eventQueue,
+        queries: s.queryQueue,
+      },
+      uptimeMs: Date.now() - this.startedAt,
+      version: PACKAGE_VERSION,
+      clocks: this.serf.clocks,
+      encrypted: s.encrypted,
+      http: this.#httpAddr,
+      profile: this.config.profile,
+      eventLoopLagMs: ml.stats.eventLoopLagMs,
+    };
+  }
+
+  info(): unknown {
+    const s = this.serf.stats();
+    return {
+      agent: { name: this.config.nodeName, version: PROTOCOL_SUMMARY },
+      runtime: { os: process.platform, arch: process.arch, node: process.version, pid: process.pid },
+      serf: {
+        members: s.members,
+        failed: s.failed,
+        left: s.left,
+        health_score: s.healthScore,
+        member_time: s.memberTime,
+        event_time: s.eventTime,
+        query_time: s.queryTime,
+        intent_queue: s.intentQueue,
+        event_queue: s.eventQueue,
+        query_queue: s.queryQueue,
+        encrypted: s.encrypted,
+      },
+      tags: this.serf.tags,
+    };
+  }
+
+  async join(addrs: string[], replay: boolean): Promise<number> {
+    const resolved = await resolveJoinAddrs(addrs);
+    return this.serf.join(resolved, { ignoreOld: !replay });
+  }
+
+  /** Graceful leave (the agent keeps answering until `stop()`). */
+  async leave(): Promise<void> {
+    this.log.info('leaving the cluster gracefully');
+    await this.serf.leave();
+    this.log.info('left the cluster');
+  }
+
+  afterLeave(): void {
+    void this.stop().then(() => this.#onExit(0));
+  }
+
+  userEvent(name: string, payload: Uint8Array, coalesce: boolean): number {
+    const lTime = this.serf.clocks.event;
+    this.serf.userEvent(name, payload, { coalesce });
+    return lTime;
+  }
+
+  async *query(q: QueryRequest, signal: AbortSignal): AsyncIterable<QueryRecord> {
+    const resp = this.serf.query(q.name, q.payload, {
+      filterNodes: q.filterNodes,
+      filterTags: q.filterTags,
+      requestAck: q.requestAck,
+      relayFactor: q.relayFactor,
+      signal,
+      ...(q.timeoutMs !== undefined ? { timeoutMs: q.timeoutMs } : {}),
+    });
+    let acks = 0;
+    let responses = 0;
+    try {
+      for await (const r of resp) {
+        if (r.type === 'ack') {
+          acks++;
+          yield { type: 'ack', from: r.from };
+        } else {
+          responses++;
+          yield { type: 'response', from: r.from, payload: new TextDecoder().decode(r.payload) };
+        }
+      }
+    } catch (e) {
+      if (!signal.aborted) throw e;
+    }
+    yield { type: 'done', acks, responses };
+  }
+
+  async listKeys(): Promise<unknown> {
+    return this.serf.keyManager.listKeys();
+  }
+
+  async keyOp(op: 'install' | 'use' | 'remove', key: string): Promise<unknown> {
+    Keyring.parseKey(key);
+    const km = this.serf.keyManager;
+    return op === 'install' ? km.installKey(key) : op === 'use' ? km.useKey(key) : km.removeKey(key);
+  }
+
+  async setTags(set: Record<string, string>, del: string[]): Promise<Record<string, string>> {
+    const tags = { ...this.serf.tags, ...set };
+    for (const k of del) delete tags[k];
+    await this.serf.setTags(tags);
+    return this.serf.tags;
+  }
+
+  subscribeEvents(signal: AbortSignal): AsyncIterable<{ event: string; data: unknown }> {
+    return this.events.subscribe({ replay: true, signal });
+  }
+
+  async *subscribeLogs(level: string, signal: AbortSignal): AsyncIterable<LogRecord> {
+    const min = LEVEL_ORDER[level] ?? 1;
+    for await (const r of this.log.hub.subscribe({ replay: true, signal })) {
+      if ((LEVEL_ORDER[r.level] ?? 0) >= min) yield r;
+    }
+  }
+
+  renderMetrics(): Promise<{ contentType: string; body: string }> {
+    return this.metrics.render();
+  }
+
+  dashboardAsset(path: string) {
+    const a = this.#dashboard?.get(path);
+    return a ? { ...a, headers: DASHBOARD_HEADERS } : undefined;
+  }
+
+  setLogLevel(level: LogLevel): void {
+    this.log.setLevel(level);
+  }
+
+  /** Stops everything: HTTP, timers, gossip. Does not leave; call `leave()` first for that. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#joinTimer?.cancel();
+    this.#statsTimer?.cancel();
+    await this.serf.shutdown();
+    await new Promise<void>((resolve) => {
+      if (!this.#http) return resolve();
+      this.#http.close(() => resolve());
+      this.#http.closeAllConnections?.();
+    });
+    this.log.info('agent stopped');
+  }
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** A payload as `{payload}` text when it is valid UTF-8, else `{payloadBase64}`. */
+export function payloadJson(payload: Uint8Array): { payload: string } | { payloadBase64: string } {
+  try {
+    return { payload: strictUtf8.decode(payload) };
+  } catch {
+    return { payloadBase64: Buffer.from(payload).toString('base64') };
+  }
+}
+
+/** Resolves host names in join addresses (`host[:port]`) to `ip:port`, port 7946 by default. */
+export async function resolveJoinAddrs(addrs: readonly string[]): Promise<string[]> {
+  const { lookup } = await import('node:dns/promises');
+  const out: string[] = [];
+  for (const a of addrs) {
+    const hp = splitHostPort(a, 7946);
+    if (!hp) throw new JoinError(`"${a}" is not a host[:port]`, []);
+    if (ipFromString(hp.host)) {
+      out.push(joinHostPort(hp.host, hp.port));
+      continue;
+    }
+    try {
+      for (const r of await lookup(hp.host, { all: true })) out.push(joinHostPort(r.address, hp.port));
+    } catch (e) {
+      throw new JoinError(`cannot resolve "${hp.host}": ${(e as Error).message}`, []);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,348 @@
+/**
+ * The agent's HTTP API (docs/http-api.md): JSON under `/v1/`, server-sent event streams for
+ * the dashboard and `gossip monitor`, Prometheus metrics at `/metrics`, the dashboard at `/`.
+ *
+ * Security: optional bearer token (mandatory off loopback, enforced at config validation);
+ * bodies are capped at {@link MAX_BODY_BYTES}; every error is JSON with a message that says what
+ * to do. The CLI uses exactly this API.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import { type Context, Hono } from 'hono';
+import { stream, streamSSE } from 'hono/streaming';
+import { GossipError, SizeLimitError } from '../errors.ts';
+
+/** Largest request body accepted. */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+/** What the HTTP layer needs from the agent. */
+export interface AgentApi {
+  membersJson(filter: MemberFilter): unknown[];
+  membersDetail(filter: MemberFilter): unknown[];
+  member(name: string): unknown | undefined;
+  self(): unknown;
+  info(): unknown;
+  join(addrs: string[], replay: boolean): Promise<number>;
+  leave(): Promise<void>;
+  userEvent(name: string, payload: Uint8Array, coalesce: boolean): number;
+  query(q: QueryRequest, signal: AbortSignal): AsyncIterable<QueryRecord>;
+  listKeys(): Promise<unknown>;
+  keyOp(op: 'install' | 'use' | 'remove', key: string): Promise<unknown>;
+  setTags(set: Record<string, string>, del: string[]): Promise<Record<string, string>>;
+  subscribeEvents(signal: AbortSignal): AsyncIterable<{ event: string; data: unknown }>;
+  subscribeLogs(level: string, signal: AbortSignal): AsyncIterable<unknown>;
+  renderMetrics(): Promise<{ contentType: string; body: string }>;
+  dashboardAsset(path: string): DashboardResponse | undefined;
+  /** Called after `/v1/leave` has answered. */
+  afterLeave(): void;
+}
+
+/** A static dashboard file, as the agent hands it to the HTTP layer. */
+export interface DashboardResponse {
+  body: Uint8Array;
+  contentType: string;
+  cacheControl: string;
+  headers: Readonly<Record<string, string>>;
+}
+
+export interface MemberFilter {
+  status?: string | undefined;
+  name?: RegExp | undefined;
+  tags: [string, RegExp][];
+}
+
+export interface QueryRequest {
+  name: string;
+  payload: Uint8Array;
+  timeoutMs?: number | undefined;
+  filterNodes: string[];
+  filterTags: Record<string, string>;
+  requestAck: boolean;
+  relayFactor: number;
+}
+
+export type QueryRecord =
+  | { type: 'ack'; from: string }
+  | { type: 'response'; from: string; payload: string }
+  | { type: 'done'; acks: number; responses: number };
+
+/** A 4xx/5xx with a JSON message. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: 400 | 401 | 404 | 409 | 413 | 500,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function regex(value: string, what: string): RegExp {
+  try {
+    return new RegExp(value);
+  } catch (e) {
+    throw new HttpError(
+      400,
+      `${what}: "${value}" is not a valid regular expression (${(e as Error).message})`,
+    );
+  }
+}
+
+/** Parses the member filters shared by the members endpoints (and the CLI's flags). */
+export function parseMemberFilter(url: URL): MemberFilter {
+  const status = url.searchParams.get('status') ?? undefined;
+  if (status !== undefined && !['alive', 'leaving', 'left', 'failed'].includes(status)) {
+    throw new HttpError(400, `status must be alive, leaving, left or failed; got "${status}"`);
+  }
+  const nameParam = url.searchParams.get('name');
+  const tags: [string, RegExp][] = [];
+  for (const t of url.searchParams.getAll('tag')) {
+    const eq = t.indexOf('=');
+    if (eq <= 0) throw new HttpError(400, `tag filters are KEY=REGEX; got "${t}"`);
+    tags.push([t.slice(0, eq), regex(`^(?:${t.slice(eq + 1)})$`, `tag ${t.slice(0, eq)}`)]);
+  }
+  return { status, name: nameParam ? regex(`^(?:${nameParam})$`, 'name') : undefined, tags };
+}
+
+async function jsonBody(c: Context): Promise<Record<string, unknown>> {
+  const length = Number(c.req.header('content-length') ?? 0);
+  if (length > MAX_BODY_BYTES) throw new HttpError(413, `the request body is over ${MAX_BODY_BYTES} bytes`);
+  const text = await c.req.text();
+  if (text.length > MAX_BODY_BYTES)
+    throw new HttpError(413, `the request body is over ${MAX_BODY_BYTES} bytes`);
+  if (text.trim() === '') return {};
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch (e) {
+    throw new HttpError(400, `the request body is not valid JSON: ${(e as Error).message}`);
+  }
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new HttpError(400, 'the request body must be a JSON object');
+  }
+  return body as Record<string, unknown>;
+}
+
+function str(body: Record<string, unknown>, key: string, required = true): string | undefined {
+  const v = body[key];
+  if (v === undefined && !required) return undefined;
+  if (typeof v !== 'string' || (required && v.length === 0)) {
+    throw new HttpError(400, `"${key}" must be a ${required ? 'non-empty ' : ''}string`);
+  }
+  return v;
+}
+
+function payloadOf(body: Record<string, unknown>): Uint8Array {
+  if (body.payloadBase64 !== undefined) {
+    if (typeof body.payloadBase64 !== 'string') throw new HttpError(400, '"payloadBase64" must be a string');
+    return new Uint8Array(Buffer.from(body.payloadBase64, 'base64'));
+  }
+  const p = body.payload;
+  if (p === undefined || p === null) return new Uint8Array(0);
+  if (typeof p !== 'string') throw new HttpError(400, '"payload" must be a string (or use "payloadBase64")');
+  return new TextEncoder().encode(p);
+}
+
+function tokenMatches(given: string | undefined, token: string): boolean {
+  if (given === undefined) return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** Builds the hono app. `token`, when set, is required on every request. */
+export function createHttpApp(api: AgentApi, token: string | undefined): Hono {
+  const app = new Hono();
+
+  app.onError((err, c) => {
+    if (err instanceof HttpError) return c.json({ error: err.message }, err.status);
+    if (err instanceof SizeLimitError) return c.json({ error: err.message }, 413);
+    if (err instanceof GossipError) {
+      const status = err.code === 'bad-state' ? 409 : err.code === 'config-invalid' ? 400 : 500;
+      return c.json({ error: err.message }, status);
+    }
+    return c.json({ error: `internal error: ${(err as Error).message}` }, 500);
+  });
+  app.notFound((c) =>
+    c.json({ error: `no such endpoint: ${c.req.method} ${c.req.path} (see docs/http-api.md)` }, 404),
+  );
+
+  if (token !== undefined) {
+    app.use('*', async (c, next) => {
+      // The dashboard's static files carry no cluster data, and a browser cannot add a header
+      // to the page's own <script> requests; every /v1/ call and /metrics still needs the token.
+      if (c.req.method === 'GET' && !c.req.path.startsWith('/v1/') && c.req.path !== '/metrics') {
+        await next();
+        return;
+      }
+      const header = c.req.header('authorization');
+      const given = header?.startsWith('Bearer ')
+        ? header.slice(7)
+        : (new URL(c.req.url).searchParams.get('token') ?? undefined);
+      if (!tokenMatches(given, token)) {
+        return c.json(
+          { error: 'missing or wrong token: send "Authorization: Bearer TOKEN" (the agent\'s --http-token)' },
+          401,
+        );
+      }
+      await next();
+    });
+  }
+
+  app.get('/v1/members', (c) => c.json({ members: api.membersJson(parseMemberFilter(new URL(c.req.url))) }));
+  app.get('/v1/members/detail', (c) =>
+    c.json({ members: api.membersDetail(parseMemberFilter(new URL(c.req.url))) }),
+  );
+  app.get('/v1/members/:name', (c) => {
+    const m = api.member(c.req.param('name'));
+    if (m === undefined) throw new HttpError(404, `no member named "${c.req.param('name')}"`);
+    return c.json(m);
+  });
+  app.get('/v1/agent', (c) => c.json(api.self()));
+  app.get('/v1/info', (c) => c.json(api.info()));
+
+  app.post('/v1/join', async (c) => {
+    const body = await jsonBody(c);
+    const addrs = body.addrs;
+    if (!Array.isArray(addrs) || addrs.length === 0 || !addrs.every((a) => typeof a === 'string')) {
+      throw new HttpError(400, '"addrs" must be a non-empty list of "ip:port" strings');
+    }
+    const joined = await api.join(addrs as string[], body.replay === true);
+    return c.json({ joined });
+  });
+
+  app.post('/v1/leave', async (c) => {
+    await api.leave();
+    setImmediate(() => api.afterLeave());
+    return c.json({ left: true });
+  });
+
+  app.post('/v1/event', async (c) => {
+    const body = await jsonBody(c);
+    const name = str(body, 'name')!;
+    if (body.coalesce !== undefined && typeof body.coalesce !== 'boolean')
+      throw new HttpError(400, '"coalesce" must be true or false');
+    const lTime = api.userEvent(name, payloadOf(body), body.coalesce !== false);
+    return c.json({ lTime });
+  });
+
+  app.post('/v1/query', async (c) => {
+    const body = await jsonBody(c);
+    const filterNodes = body.filterNodes ?? [];
+    if (!Array.isArray(filterNodes) || !filterNodes.every((n) => typeof n === 'string')) {
+      throw new HttpError(400, '"filterNodes" must be a list of node names');
+    }
+    const filterTags = body.filterTags ?? {};
+    if (
+      typeof filterTags !== 'object' ||
+      filterTags === null ||
+      !Object.values(filterTags).every((v) => typeof v === 'string')
+    ) {
+      throw new HttpError(400, '"filterTags" must be an object of tag → regular expression');
+    }
+    const timeoutMs = body.timeoutMs;
+    if (
+      timeoutMs !== undefined &&
+      (typeof timeoutMs !== 'number' || !(timeoutMs > 0) || timeoutMs > 3_600_000)
+    ) {
+      throw new HttpError(400, '"timeoutMs" must be a positive number of milliseconds (at most an hour)');
+    }
+    const relayFactor = body.relayFactor ?? 0;
+    if (
+      typeof relayFactor !== 'number' ||
+      !Number.isInteger(relayFactor) ||
+      relayFactor < 0 ||
+      relayFactor > 5
+    ) {
+      throw new HttpError(400, '"relayFactor" must be a whole number from 0 to 5');
+    }
+    const q: QueryRequest = {
+      name: str(body, 'name')!,
+      payload: payloadOf(body),
+      timeoutMs: timeoutMs as number | undefined,
+      filterNodes: filterNodes as string[],
+      filterTags: filterTags as Record<string, string>,
+      requestAck: body.requestAck === true,
+      relayFactor,
+    };
+    const abort = new AbortController();
+    const records = api.query(q, abort.signal);
+    c.header('content-type', 'application/x-ndjson');
+    return stream(c, async (s) => {
+      s.onAbort(() => abort.abort());
+      for await (const r of records) await s.write(`${JSON.stringify(r)}\n`);
+    });
+  });
+
+  app.get('/v1/keys', async (c) => c.json(await api.listKeys()));
+  app.post('/v1/keys', async (c) => {
+    const body = await jsonBody(c);
+    const op = body.op;
+    if (op !== 'install' && op !== 'use' && op !== 'remove') {
+      throw new HttpError(400, '"op" must be "install", "use" or "remove" (GET /v1/keys lists them)');
+    }
+    return c.json(await api.keyOp(op, str(body, 'key')!));
+  });
+
+  app.post('/v1/tags', async (c) => {
+    const body = await jsonBody(c);
+    const set = body.set ?? {};
+    const del = body.delete ?? [];
+    if (
+      typeof set !== 'object' ||
+      set === null ||
+      Array.isArray(set) ||
+      !Object.values(set).every((v) => typeof v === 'string')
+    ) {
+      throw new HttpError(400, '"set" must be an object of tag → string value');
+    }
+    if (!Array.isArray(del) || !del.every((k) => typeof k === 'string')) {
+      throw new HttpError(400, '"delete" must be a list of tag names');
+    }
+    return c.json({ tags: await api.setTags(set as Record<string, string>, del as string[]) });
+  });
+
+  app.get('/v1/events', (c) =>
+    streamSSE(c, async (s) => {
+      const abort = new AbortController();
+      s.onAbort(() => abort.abort());
+      const wanted = new URL(c.req.url).searchParams.get('types')?.split(',');
+      for await (const e of api.subscribeEvents(abort.signal)) {
+        if (wanted && !wanted.some((w) => e.event.startsWith(w))) continue;
+        await s.writeSSE({ event: e.event, data: JSON.stringify(e.data) });
+      }
+    }),
+  );
+
+  app.get('/v1/monitor', (c) =>
+    streamSSE(c, async (s) => {
+      const abort = new AbortController();
+      s.onAbort(() => abort.abort());
+      const level = new URL(c.req.url).searchParams.get('level') ?? 'info';
+      if (!['debug', 'info', 'warn', 'error'].includes(level)) {
+        throw new HttpError(400, `level must be debug, info, warn or error; got "${level}"`);
+      }
+      for await (const r of api.subscribeLogs(level, abort.signal)) {
+        await s.writeSSE({ event: 'log', data: JSON.stringify(r) });
+      }
+    }),
+  );
+
+  app.get('/metrics', async (c) => {
+    const m = await api.renderMetrics();
+    return c.body(m.body, 200, { 'content-type': m.contentType });
+  });
+
+  app.get('*', (c) => {
+    const path = c.req.path === '/' ? '/index.html' : c.req.path;
+    const asset = api.dashboardAsset(path);
+    if (asset === undefined) {
+      throw new HttpError(404, `no such page: ${c.req.path}`);
+    }
+    return c.body(asset.body as unknown as ArrayBuffer, 200, {
+      ...asset.headers,
+      'content-type': asset.contentType,
+      'cache-control': asset.cacheControl,
+    });
+  });
+
+  return app;
+}

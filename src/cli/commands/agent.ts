@@ -1,0 +1,122 @@
+import { parseArgs } from 'node:util';
+import { Agent } from '../../agent/agent.ts';
+import {
+  type ConfigLayer,
+  configFromEnv,
+  loadConfigFile,
+  parseTags,
+  resolveConfig,
+} from '../../agent/config.ts';
+import type { Command } from '../command.ts';
+
+const HELP = `Usage: gossip agent [options]
+
+Runs a gossip node: joins a cluster (of gossip and serf agents alike), serves the HTTP API,
+the dashboard and Prometheus metrics, until SIGINT or SIGTERM (both leave gracefully; a second
+signal exits at once).
+
+Options (also GOSSIP_* environment variables and --config-file; flags win):
+  --node NAME              node name, unique in the cluster (default: the host name)
+  --bind IP:PORT           UDP+TCP gossip address (default 127.0.0.1:7946; port 0 picks one)
+  --advertise IP:PORT      address announced to peers (default: the bind address)
+  --http IP:PORT           HTTP API and dashboard (default 127.0.0.1:7373)
+  --http-token TOKEN       require "Authorization: Bearer TOKEN" (mandatory off loopback)
+  --join IP:PORT           a member to join; repeatable; retried in the background until one answers
+  --encrypt BASE64KEY      gossip encryption key (16, 24 or 32 bytes; \`gossip keygen\` makes one)
+  --keyring-file FILE      keep the keyring here across restarts
+  --tag KEY=VALUE          a tag; repeatable
+  --profile lan|wan|local  timing profile (default lan)
+  --data-dir DIR           state directory (snapshot of members and clocks)
+  --event-handler [TYPE[:NAME]=]CMD   run CMD on events, serf-style; repeatable
+  --replay                 deliver user events sent before we joined
+  --log-level LEVEL        debug, info, warn or error (default info)
+  --log-format FORMAT      pretty or json (default pretty)
+  --no-dashboard           do not serve the web dashboard
+  --config-file FILE       a JSON config file (our keys or serf's); repeatable
+
+Example:
+  gossip agent --node web-1 --bind 10.0.0.5:7946 --join 10.0.0.4:7946 --tag role=web`;
+
+/** Parses the agent's flags into a config layer. */
+export function flagsLayer(args: string[]): { layer: ConfigLayer; configFiles: string[] } {
+  const { values } = parseArgs({
+    args,
+    options: {
+      node: { type: 'string' },
+      bind: { type: 'string' },
+      advertise: { type: 'string' },
+      http: { type: 'string' },
+      'http-token': { type: 'string' },
+      join: { type: 'string', multiple: true },
+      encrypt: { type: 'string' },
+      'keyring-file': { type: 'string' },
+      tag: { type: 'string', multiple: true },
+      profile: { type: 'string' },
+      'data-dir': { type: 'string' },
+      'event-handler': { type: 'string', multiple: true },
+      replay: { type: 'boolean' },
+      'log-level': { type: 'string' },
+      'log-format': { type: 'string' },
+      'no-dashboard': { type: 'boolean' },
+      'config-file': { type: 'string', multiple: true },
+    },
+    strict: true,
+  });
+  const layer: ConfigLayer = {};
+  if (values.node !== undefined) layer.nodeName = values.node;
+  if (values.bind !== undefined) layer.bindAddr = values.bind;
+  if (values.advertise !== undefined) layer.advertiseAddr = values.advertise;
+  if (values.http !== undefined) layer.httpAddr = values.http;
+  if (values['http-token'] !== undefined) layer.httpToken = values['http-token'];
+  if (values.join !== undefined) layer.join = values.join;
+  if (values.encrypt !== undefined) layer.encryptKey = values.encrypt;
+  if (values['keyring-file'] !== undefined) layer.keyringFile = values['keyring-file'];
+  if (values.tag !== undefined) layer.tags = parseTags(values.tag, '--tag');
+  if (values.profile !== undefined) layer.profile = values.profile as ConfigLayer['profile'];
+  if (values['data-dir'] !== undefined) layer.dataDir = values['data-dir'];
+  if (values['event-handler'] !== undefined) layer.eventHandlers = values['event-handler'];
+  if (values.replay) layer.replay = true;
+  if (values['log-level'] !== undefined) layer.logLevel = values['log-level'] as ConfigLayer['logLevel'];
+  if (values['log-format'] !== undefined) layer.logFormat = values['log-format'] as ConfigLayer['logFormat'];
+  if (values['no-dashboard']) layer.dashboard = false;
+  return { layer, configFiles: values['config-file'] ?? [] };
+}
+
+export const command: Command = {
+  summary: 'Run a gossip node with its HTTP API and dashboard',
+  help: HELP,
+  async run(args, io) {
+    const { layer, configFiles } = flagsLayer(args);
+    const fileLayers = configFiles.map((f) => loadConfigFile(f));
+    const config = resolveConfig(...fileLayers, configFromEnv(io.env), layer);
+    const agent = await Agent.create(config);
+    await agent.start((a) =>
+      io.stdout(
+        `gossip agent "${config.nodeName}" is running\n` +
+          `  dashboard:  http://${a.httpAddr}/${config.httpToken ? '?token=…' : ''}\n` +
+          `  gossip:     ${a.transport.localAddr}\n` +
+          '  stop with Ctrl-C (leaves the cluster gracefully)\n',
+      ),
+    );
+    return await new Promise<number>((resolve) => {
+      let signals = 0;
+      const onSignal = (sig: NodeJS.Signals) => {
+        signals++;
+        if (signals > 1) {
+          agent.log.warn(`second ${sig}: exiting without finishing the leave`);
+          resolve(1);
+          return;
+        }
+        agent.log.info(`${sig} received: leaving the cluster gracefully (send it again to exit at once)`);
+        agent
+          .leave()
+          .catch((e: Error) => agent.log.error('graceful leave failed', { error: e.message }))
+          .then(() => agent.stop())
+          .then(() => resolve(0));
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      agent.onExit((code) => resolve(code));
+    });
+  },
+};

@@ -1,0 +1,197 @@
+/**
+ * Interop of whole agents with the real serf, on loopback, plaintext and encrypted:
+ * 2 `serf agent`s and 2 `gossip agent`s, each side joining through the other, converge and
+ * list all 4 alive; a gossip node's tags show in `serf members`; `serf leave` shows as left in
+ * gossip and `gossip leave` as left in serf; `kill -9` of a serf agent is seen as failed by
+ * the gossip nodes, and of a gossip agent by serf, each within the time serf itself needs
+ * (measured in the same run). Encrypted: a gossip node with a wrong key or none stays out and
+ * says why in its log.
+ *
+ * Both sides run the `local` profile (1 s probes, 200 ms timeouts) to keep the run short.
+ */
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { GossipAgent } from '../support/gossip-agent.ts';
+import { SerfAgent, serfAvailable, sleep, waitFor } from '../support/serf.ts';
+
+const KEY = 'aLIuK3Ak/QQj+Q3uE0IbfHgyFWhlpTS1Aqw+9yMSChs=';
+const OTHER_KEY = 'qVcPhJ8/N7cmmluNxTIke/vSw6NvomA8jMfk5xHKavE=';
+
+/** How much slower than serf our detection may be: one probe interval of random phase, and 50%. */
+const DETECTION_SLACK_MS = 1500;
+const DETECTION_FACTOR = 1.5;
+
+type Observer = { name: string; statusOf: (node: string) => Promise<string | undefined> };
+
+/** Polls every observer until each reports `node` with `status`; returns ms per observer. */
+async function timeUntil(observers: Observer[], node: string, status: string, start: number, maxMs = 60_000) {
+  const out: Record<string, number> = {};
+  await Promise.all(
+    observers.map(async (o) => {
+      for (;;) {
+        const s = await o.statusOf(node).catch(() => undefined);
+        if (s === status) {
+          out[o.name] = performance.now() - start;
+          return;
+        }
+        if (performance.now() - start > maxMs)
+          throw new Error(`${o.name} did not see ${node} ${status} within ${maxMs} ms`);
+        await sleep(100);
+      }
+    }),
+  );
+  return out;
+}
+
+for (const encrypted of [false, true]) {
+  describe(`gossip and serf agents together (${encrypted ? 'encrypted' : 'plaintext'})`, {
+    skip: !serfAvailable() && 'the serf binary is not installed (CI installs it)',
+  }, () => {
+    const stops: (() => Promise<void>)[] = [];
+    after(async () => {
+      for (const s of stops.reverse()) await s().catch(() => {});
+    });
+    const encrypt = encrypted ? KEY : undefined;
+    const serf = async (node: string, join?: string) => {
+      const a = await SerfAgent.start({
+        node,
+        profile: 'local',
+        ...(encrypt ? { encrypt } : {}),
+        ...(join ? { join: [join] } : {}),
+      });
+      stops.push(() => a.stop());
+      return a;
+    };
+    const gossip = async (
+      node: string,
+      join: string,
+      extra: Partial<Parameters<typeof GossipAgent.start>[0]> = {},
+    ) => {
+      const a = await GossipAgent.start({
+        node,
+        profile: 'local',
+        join: [join],
+        ...(encrypt ? { encrypt } : {}),
+        ...extra,
+      });
+      stops.push(() => a.stop());
+      return a;
+    };
+    const asObserver = (a: SerfAgent | GossipAgent, name: string): Observer => ({
+      name,
+      statusOf: (n) => a.statusOf(n),
+    });
+
+    it('mixed cluster: converge, tags, leaves both ways, crash detection both ways', async () => {
+      const s1 = await serf('s1');
+      const g1 = await gossip('g1', s1.addr, { tags: { role: 'web', lang: 'ts' } });
+      const s2 = await serf('s2', g1.addr);
+      const g2 = await gossip('g2', s2.addr);
+      const all = ['s1', 's2', 'g1', 'g2'];
+      const aliveEverywhere = async () => {
+        for (const a of [s1, s2, g1, g2]) {
+          const ms = await a.members();
+          if (!all.every((n) => ms.some((m) => m.name === n && m.status === 'alive'))) return false;
+        }
+        return true;
+      };
+      await waitFor('all 4 alive in every view', aliveEverywhere, 20_000);
+
+      // Tags set on a gossip node, as serf lists them.
+      const g1InSerf = (await s1.members()).find((m) => m.name === 'g1')!;
+      assert.deepEqual(g1InSerf.tags, { role: 'web', lang: 'ts' });
+      assert.equal(g1InSerf.addr, g1.addr);
+      // And gossip's JSON matches serf's shape for a serf node.
+      const s1InGossip = (await g1.members()).find((m) => m.name === 's1')!;
+      const s1InSerf = (await s1.members()).find((m) => m.name === 's1')!;
+      assert.deepEqual(s1InGossip, s1InSerf);
+      const cliJson = JSON.parse(await g1.cli(['members', '--format', 'json'])) as { members: unknown[] };
+      assert.equal(cliJson.members.length, 4);
+
+      // serf leave → left in gossip.
+      await s2.cli(['leave']);
+      await waitFor(
+        'g1 and g2 see s2 left',
+        async () => (await g1.statusOf('s2')) === 'left' && (await g2.statusOf('s2')) === 'left',
+        15_000,
+      );
+      // gossip leave → left in serf; the agent exits 0.
+      await g2.cli(['leave']);
+      assert.equal(await g2.waitExit(), 0);
+      await waitFor('s1 sees g2 left', async () => (await s1.statusOf('g2')) === 'left', 15_000);
+      assert.match(g2.log, /left the cluster/);
+
+      // Crash detection, both directions, against serf's own time.
+      const s3 = await serf('s3', s1.addr);
+      const g3 = await gossip('g3', g1.addr);
+      await waitFor(
+        's3 and g3 alive everywhere',
+        async () => {
+          for (const a of [s1, g1, s3, g3]) {
+            const ms = await a.members();
+            if (!['s3', 'g3'].every((n) => ms.some((m) => m.name === n && m.status === 'alive')))
+              return false;
+          }
+          return true;
+        },
+        20_000,
+      );
+      let start = performance.now();
+      await s3.kill();
+      const serfCrash = await timeUntil(
+        [asObserver(s1, 'serf s1'), asObserver(g1, 'gossip g1'), asObserver(g3, 'gossip g3')],
+        's3',
+        'failed',
+        start,
+      );
+      start = performance.now();
+      await g3.kill();
+      const gossipCrash = await timeUntil(
+        [asObserver(s1, 'serf s1'), asObserver(g1, 'gossip g1')],
+        'g3',
+        'failed',
+        start,
+      );
+      const serfOwn = serfCrash['serf s1']!;
+      const bound = serfOwn * DETECTION_FACTOR + DETECTION_SLACK_MS;
+      console.log(
+        `${encrypted ? 'encrypted' : 'plaintext'}: kill -9 of serf s3 seen failed by serf s1 in ${Math.round(serfOwn)} ms, ` +
+          `by gossip g1 in ${Math.round(serfCrash['gossip g1']!)} ms, g3 in ${Math.round(serfCrash['gossip g3']!)} ms; ` +
+          `kill -9 of gossip g3 seen failed by serf s1 in ${Math.round(gossipCrash['serf s1']!)} ms, ` +
+          `by gossip g1 in ${Math.round(gossipCrash['gossip g1']!)} ms (bound ${Math.round(bound)} ms)`,
+      );
+      assert.ok(serfCrash['gossip g1']! <= bound, 'gossip detects a dead serf agent as fast as serf does');
+      assert.ok(serfCrash['gossip g3']! <= bound);
+      assert.ok(
+        gossipCrash['serf s1']! <= bound,
+        'serf detects a dead gossip agent as fast as a dead serf agent',
+      );
+      assert.ok(gossipCrash['gossip g1']! <= bound);
+    });
+
+    if (encrypted) {
+      it('a gossip node with the wrong key, or none, stays out and says why', async () => {
+        const s1 = await serf('k1');
+        const wrong = await gossip('wrong-key', s1.addr, { encrypt: OTHER_KEY });
+        const none = await GossipAgent.start({ node: 'no-key', profile: 'local', join: [s1.addr] });
+        stops.push(() => none.stop());
+        await waitFor(
+          'both logged a failed join',
+          () => /join failed/.test(wrong.log) && /join failed/.test(none.log),
+          15_000,
+        );
+        await sleep(2000);
+        const names = (await s1.members()).map((m) => m.name);
+        assert.deepEqual(names, ['k1'], 'neither got in');
+        assert.match(
+          wrong.log,
+          /join failed.*(decrypt|key)/i,
+          'the wrong-key node names the key as the problem',
+        );
+        assert.match(none.log, /join failed.*encrypt/i, 'the keyless node names encryption as the problem');
+        assert.equal((await wrong.members()).length, 1);
+        assert.equal((await none.members()).length, 1);
+      });
+    }
+  });
+}
