@@ -7,43 +7,10 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { MemberlistInit } from '../../src/membership/index.ts';
-import { SeededRandom } from '../../src/runtime/index.ts';
-import { memoryHarness, type TestNode } from '../support/cluster.ts';
+import { joinStorm } from '../support/join-storm.ts';
 
-const NODES = 50;
 const SEEDS = Number(process.env.JOIN_TAIL_SEEDS ?? 40);
 const WORST_CASE_BOUND_MS = 3000;
-
-/** Milliseconds from the last join completing until every node lists all 50 alive. */
-export async function joinStorm(seed: number, extra: Partial<MemberlistInit> = {}): Promise<number> {
-  const h = memoryHarness(seed, { loss: 0.02, latencyMs: 1, jitterMs: 2 });
-  try {
-    const nodes: TestNode[] = [];
-    for (let i = 0; i < NODES; i++) nodes.push(await h.addNode(`j${i}`, extra));
-    const seedAddr = nodes[0]!.ml.localNode.address;
-    const r = new SeededRandom(seed * 31 + 7);
-    const joins = nodes.slice(1).map(
-      (n) =>
-        new Promise<void>((resolve) =>
-          h.clock.setTimer(r.int(2000), () => {
-            n.ml.join([seedAddr]).then(
-              () => resolve(),
-              () => resolve(),
-            );
-          }),
-        ),
-    );
-    await h.drive(Promise.all(joins));
-    return await h.waitFor(
-      'full convergence',
-      () => nodes.every((n) => n.ml.members().length === NODES),
-      300_000,
-    );
-  } finally {
-    await h.close();
-  }
-}
 
 describe('join storm: no long tail', () => {
   it(`50 nodes joining through one seed converge within ${WORST_CASE_BOUND_MS} ms of the last join, over ${SEEDS} seeds`, async () => {
