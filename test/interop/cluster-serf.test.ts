@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Serf } from '../../src/cluster/index.ts';
+import { type KeyResponse, Serf } from '../../src/cluster/index.ts';
 import { UdpTcpTransport } from '../../src/transport/udp-tcp.ts';
 import { Keyring } from '../../src/wire/crypto.ts';
 import { SerfAgent, serfAvailable, waitFor } from '../support/serf.ts';
@@ -22,6 +22,52 @@ const K2 = 'qVcPhJ8/N7cmmluNxTIke/vSw6NvomA8jMfk5xHKavE=';
 const K3 = '8I0gjH/3M3VsEqvJ8zlAM+uh3odYuimpssh68c7om7U=';
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 const b64 = (k: Uint8Array | undefined) => (k ? Buffer.from(k).toString('base64') : '');
+
+/**
+ * Serf's query gossip is probabilistic: with `-profile=local` (retransmitMult 2) in a 3-node
+ * cluster, a query's two transmissions per node go to random targets, and now and then one
+ * node never receives it. A cluster of three real agents misses the same way (measured: in 2 of
+ * 6 runs of 45 `serf keys` operations, one reported "2/3 nodes reported success"). Queries and
+ * key operations are idempotent, so the tests re-run one, as an operator would, up to 3 times.
+ */
+async function upTo3<T>(run: () => Promise<T>, complete: (r: T) => boolean): Promise<T> {
+  let r = await run();
+  for (let i = 1; i < 3 && !complete(r); i++) r = await run();
+  return r;
+}
+
+/** `serf keys ARGS`, re-run when a node did not answer (see {@link upTo3}). */
+async function serfKeys(agent: SerfAgent, ...args: string[]): Promise<string> {
+  const r = await upTo3(
+    () =>
+      agent.cli(['keys', ...args]).then(
+        (out) => ({ out, missed: false }),
+        (e: Error) => {
+          if (/nodes reported success/.test(e.message)) return { out: e.message, missed: true };
+          throw e;
+        },
+      ),
+    (x) => !x.missed,
+  );
+  return r.out;
+}
+
+interface QueryJson {
+  Acks: string[];
+  Responses: Record<string, string>;
+}
+
+/** `serf query -format=json ARGS` until `complete` holds (see {@link upTo3}). */
+function serfQuery(
+  agent: SerfAgent,
+  args: string[],
+  complete: (r: QueryJson) => boolean,
+): Promise<QueryJson> {
+  return upTo3(
+    async () => JSON.parse(await agent.cli(['query', '-format=json', ...args])) as QueryJson,
+    complete,
+  );
+}
 
 function readOr(path: string): string {
   try {
@@ -42,6 +88,7 @@ for (const encrypted of [false, true]) {
     let b: SerfAgent;
     const received: { name: string; payload: string; at: number }[] = [];
     const timings: string[] = [];
+    let lastQueryAt = 0;
 
     before(async () => {
       const handlers = (x: string) => [
@@ -75,6 +122,7 @@ for (const encrypted of [false, true]) {
       });
       ours.on('user', (e) => received.push({ name: e.name, payload: text(e.payload), at: Date.now() }));
       ours.on('query', (q) => {
+        if (q.name === 'ts-q' && lastQueryAt === 0) lastQueryAt = Date.now();
         if (q.name === 'ts-q' || q.name === 'ask') q.respond('answer-from-ts1');
       });
       ours.start();
@@ -119,8 +167,11 @@ for (const encrypted of [false, true]) {
     it('`serf event` reaches our user-event listener', async () => {
       const t0 = Date.now();
       await b.cli(['event', 'to-ts', `hello-${mode}`]);
-      const got = await waitFor('the event at our node', () =>
-        received.find((e) => e.name === 'to-ts' && e.payload === `hello-${mode}`),
+      // A missed gossip transmission is repaired by the next push-pull (every 15 s on this profile).
+      const got = await waitFor(
+        'the event at our node',
+        () => received.find((e) => e.name === 'to-ts' && e.payload === `hello-${mode}`),
+        25_000,
       );
       timings.push(`serf event (CLI) → our listener: ${got.at - t0} ms`);
     });
@@ -129,7 +180,7 @@ for (const encrypted of [false, true]) {
       const file = join(b.dir, 'events.log');
       const t0 = Date.now();
       ours.userEvent('from-ts', `ours-${mode}`, { coalesce: false });
-      await waitFor('the handler to run on the agent', () => readOr(file).includes(`ours-${mode}`), 15_000);
+      await waitFor('the handler to run on the agent', () => readOr(file).includes(`ours-${mode}`), 25_000);
       timings.push(`our userEvent → agent handler output: ${Date.now() - t0} ms`);
       assert.ok(
         received.some((e) => e.name === 'from-ts'),
@@ -139,24 +190,42 @@ for (const encrypted of [false, true]) {
 
     it('`serf query` is acked and answered by us', async () => {
       const t0 = Date.now();
-      const out = await a.cli(['query', '-format=json', 'ts-q', 'ping']);
+      const res = await serfQuery(a, ['ts-q', 'ping'], (r) => r.Acks.includes('ts1') && 'ts1' in r.Responses);
+      timings.push(`serf query (CLI) → our query listener: ${lastQueryAt - t0} ms`);
       timings.push(
         `serf query (CLI, until its ${Math.round(16 * 100)} ms default timeout): ${Date.now() - t0} ms`,
       );
-      const res = JSON.parse(out) as { Acks: string[]; Responses: Record<string, string> };
       assert.ok(res.Acks.includes('ts1'), `acks: ${res.Acks}`);
       assert.equal(res.Responses.ts1, 'answer-from-ts1');
     });
 
+    it('relays work both ways: agents accept our relay messages, and we forward theirs', async () => {
+      const forwardedBefore = ours.stats().counters.relaysForwarded;
+      const relayLogsBefore = b.log.split('Relaying response').length;
+      // Three alive members and relay factor 2: every responder relays through both others.
+      const res = await serfQuery(a, ['-relay-factor=2', 'ts-q', 'ping'], (r) => 'ts1' in r.Responses);
+      assert.equal(res.Responses.ts1, 'answer-from-ts1');
+      assert.ok(ours.stats().counters.relaysForwarded > forwardedBefore, "we forwarded b's relayed answers");
+      await waitFor(
+        'b to forward our relayed answer',
+        () => b.log.split('Relaying response').length > relayLogsBefore,
+      );
+    });
+
     it("our query gets the agents' acks and responses (and our own)", async () => {
-      const t0 = Date.now();
       const timeoutMs = ours.defaultQueryTimeoutMs();
-      const q = ours.query('ask', 'x', { requestAck: true });
       let allIn = 0;
-      q.on('response', () => {
-        if (q.responses.length === 3) allIn = Date.now() - t0;
-      });
-      const { acks, responses } = await q.done;
+      const { acks, responses } = await upTo3(
+        () => {
+          const t0 = Date.now();
+          const q = ours.query('ask', 'x', { requestAck: true });
+          q.on('response', () => {
+            if (q.responses.length === 3) allIn = Date.now() - t0;
+          });
+          return q.done;
+        },
+        (r) => r.acks.length === 3 && r.responses.length === 3,
+      );
       timings.push(`our query → all 3 responses: ${allIn} ms (collection runs ${timeoutMs} ms)`);
       assert.deepEqual([...acks].sort(), [a.node, b.node, 'ts1'].sort());
       const byNode = Object.fromEntries(responses.map((r) => [r.from, text(r.payload).trim()]));
@@ -168,8 +237,10 @@ for (const encrypted of [false, true]) {
     });
 
     it('a filtered query reaches only the matching agent', async () => {
-      const q = ours.query('ask', '', { requestAck: true, filterTags: { role: 'agent-[b]' } });
-      const { acks, responses } = await q.done;
+      const { acks, responses } = await upTo3(
+        () => ours.query('ask', '', { requestAck: true, filterTags: { role: 'agent-[b]' } }).done,
+        (r) => r.acks.length > 0 && r.responses.length > 0,
+      );
       assert.deepEqual([...acks], [b.node]);
       assert.deepEqual(
         responses.map((r) => r.from),
@@ -201,40 +272,68 @@ for (const encrypted of [false, true]) {
     } else {
       it('`serf keys -install/-use/-remove` succeed on every node, ours included, and traffic flows after', async () => {
         const keyring = ours.keyring!;
-        assert.match(await a.cli(['keys', '-install', K2]), /Successfully installed key/);
+        assert.match(await serfKeys(a, '-install', K2), /Successfully installed key/);
         assert.ok(keyring.hasKey(Keyring.parseKey(K2)));
-        const list = await a.cli(['keys', '-list']);
+        const list = await serfKeys(a, '-list');
         assert.match(list, new RegExp(`${K1.replace(/[+/]/g, '\\$&')}\\s+\\[3/3\\]`));
         assert.match(list, new RegExp(`${K2.replace(/[+/]/g, '\\$&')}\\s+\\[3/3\\]`));
-        assert.match(await a.cli(['keys', '-use', K2]), /Successfully changed primary key/);
+        assert.match(await serfKeys(a, '-use', K2), /Successfully changed primary key/);
         assert.equal(b64(keyring.primaryKey), K2);
-        assert.match(await a.cli(['keys', '-remove', K1]), /Successfully removed key/);
+        assert.match(await serfKeys(a, '-remove', K1), /Successfully removed key/);
         assert.equal(keyring.size, 1);
         // Only K2 now: gossip both ways still works.
         await b.cli(['event', 'to-ts', 'after-rotation']);
-        await waitFor('an event after the rotation', () =>
-          received.some((e) => e.payload === 'after-rotation'),
+        await waitFor(
+          'an event after the rotation',
+          () => received.some((e) => e.payload === 'after-rotation'),
+          25_000,
         );
         ours.userEvent('from-ts', 'ours-after-rotation', { coalesce: false });
         await waitFor(
           'our event after the rotation',
           () => readOr(join(a.dir, 'events.log')).includes('ours-after-rotation'),
-          15_000,
+          25_000,
         );
         assert.equal(await a.statusOf('ts1'), 'alive');
       });
 
       it("our key manager rotates the agents' keys and tallies like `serf keys`", async () => {
         const km = ours.keyManager;
-        const install = await km.installKey(K3);
+        const missed = (r: KeyResponse) => r.numResp !== r.numNodes;
+        const install = await upTo3(
+          () => km.installKey(K3),
+          (r) => !missed(r),
+        );
         assert.equal(install.error, undefined, JSON.stringify(install));
         assert.deepEqual([install.numNodes, install.numResp, install.numErr], [3, 3, 0]);
-        const listed = await km.listKeys();
+        const listed = await upTo3(
+          () => km.listKeys(),
+          (r) => !missed(r),
+        );
         assert.deepEqual(listed.keys, { [K2]: 3, [K3]: 3 });
         assert.deepEqual(listed.primaryKeys, { [K2]: 3 });
-        assert.equal((await km.useKey(K3)).numErr, 0);
-        assert.equal((await km.removeKey(K2)).numErr, 0);
-        const refused = await km.removeKey(K3);
+        assert.equal(
+          (
+            await upTo3(
+              () => km.useKey(K3),
+              (r) => !missed(r),
+            )
+          ).error,
+          undefined,
+        );
+        assert.equal(
+          (
+            await upTo3(
+              () => km.removeKey(K2),
+              (r) => !missed(r),
+            )
+          ).error,
+          undefined,
+        );
+        const refused = await upTo3(
+          () => km.removeKey(K3),
+          (r) => !missed(r),
+        );
         assert.equal(refused.numErr, 3);
         assert.equal(refused.error, '3/3 nodes reported failure');
         assert.deepEqual(Object.values(refused.messages), [
@@ -242,7 +341,7 @@ for (const encrypted of [false, true]) {
           'Removing the primary key is not allowed',
           'Removing the primary key is not allowed',
         ]);
-        const list = await a.cli(['keys', '-list']);
+        const list = await serfKeys(a, '-list');
         assert.match(list, new RegExp(`${K3.replace(/[+/]/g, '\\$&')}\\s+\\[3/3\\]`));
         assert.doesNotMatch(list, new RegExp(K2.replace(/[+/]/g, '\\$&')));
       });
