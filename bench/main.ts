@@ -6,6 +6,7 @@ const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void>
   // one line per benchmark: name -> module exporting run(args)
   sim: () => import('./sim.ts'),
   codec: () => import('./codec.ts'),
+  membership: () => import('./membership.ts'),
 };
 
 const [name, ...rest] = process.argv.slice(2);
