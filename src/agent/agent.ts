@@ -7,8 +7,16 @@
  * parallel → the event hub that the HTTP event stream and the dashboard read.
  */
 import type { Server } from 'node:http';
+import { join } from 'node:path';
 import { serve } from '@hono/node-server';
-import { Serf, type SerfMember } from '../cluster/index.ts';
+import {
+  CoalescingStage,
+  MemberEventCoalescer,
+  Serf,
+  type SerfEvent,
+  type SerfMember,
+  UserEventCoalescer,
+} from '../cluster/index.ts';
 import { JoinError, StateError } from '../errors.ts';
 import type { Member } from '../membership/index.ts';
 import { RealClock, type Timer } from '../runtime/clock.ts';
@@ -18,6 +26,7 @@ import { Keyring } from '../wire/crypto.ts';
 import { ipFromString, joinHostPort, splitHostPort } from '../wire/ip.ts';
 import type { AgentConfig, LogLevel } from './config.ts';
 import { DASHBOARD_HEADERS, type DashboardAssets, loadDashboardAssets } from './dashboard.ts';
+import { HandlerRunner, parseHandlerSpec } from './handlers.ts';
 import {
   type AgentApi,
   createHttpApp,
@@ -26,9 +35,15 @@ import {
   type QueryRequest,
 } from './http.ts';
 import { Hub } from './hub.ts';
+import { readKeyringFile, writeKeyringFile } from './keyring-file.ts';
 import { type AgentLogger, createAgentLogger, type LogRecord } from './logging.ts';
 import { AgentMetrics } from './metrics.ts';
 import { pickAdvertiseAddr } from './network.ts';
+import { readSnapshot, type SnapshotState, SnapshotWriter } from './snapshot.ts';
+
+/** Serf agent's coalescing of member and user events before handlers (3 s quantum, 1 s quiet). */
+export const COALESCE_PERIOD_MS = 3000;
+export const QUIESCENT_PERIOD_MS = 1000;
 
 /** A record on the agent's event stream. */
 export interface AgentEvent {
@@ -57,12 +72,29 @@ export class Agent implements AgentApi {
   #stopped = false;
   #onExit: (code: number) => void = () => {};
   readonly #clock = new RealClock();
+  readonly #snapshot: SnapshotWriter | undefined;
+  readonly #previous: SnapshotState | undefined;
+  readonly handlers: HandlerRunner;
+  readonly #stages: CoalescingStage<SerfEvent>[] = [];
 
-  private constructor(config: AgentConfig, log: AgentLogger, transport: UdpTcpTransport, serf: Serf) {
+  private constructor(
+    config: AgentConfig,
+    log: AgentLogger,
+    transport: UdpTcpTransport,
+    serf: Serf,
+    snapshot: { writer: SnapshotWriter; state: SnapshotState } | undefined,
+  ) {
     this.config = config;
     this.log = log;
     this.transport = transport;
     this.serf = serf;
+    this.#snapshot = snapshot?.writer;
+    this.#previous = snapshot?.state;
+    this.handlers = new HandlerRunner(
+      config.eventHandlers.flatMap(parseHandlerSpec),
+      () => serf.localMember,
+      log,
+    );
     const ml = serf.memberlist;
     this.metrics = new AgentMetrics({
       memberlist: () => ml.stats,
@@ -105,9 +137,17 @@ export class Agent implements AgentApi {
       format: config.logFormat,
       ...(options.out ? { out: options.out } : {}),
     });
-    const keyring = config.encryptKey ? new Keyring([Keyring.parseKey(config.encryptKey)]) : undefined;
+    config.eventHandlers.flatMap(parseHandlerSpec); // validate before binding anything
+    const keyring = loadKeyring(config, log);
+    let snapshot: { writer: SnapshotWriter; state: SnapshotState } | undefined;
+    if (config.dataDir) {
+      const path = join(config.dataDir, 'snapshot');
+      const state = readSnapshot(path, log);
+      snapshot = { writer: new SnapshotWriter(path, state, log), state };
+    }
     const transport = await UdpTcpTransport.listen({ bindAddr: config.bindAddr });
     const advertise = config.advertiseAddr ?? pickAdvertiseAddr(transport.localAddr, log);
+    const s = snapshot?.state;
     const serf = new Serf({
       name: config.nodeName,
       transport,
@@ -116,8 +156,9 @@ export class Agent implements AgentApi {
       memberlist: { advertiseAddr: advertise },
       logger: log,
       ...(keyring ? { keyring } : {}),
+      ...(s ? { restoredClocks: { member: s.memberClock, event: s.eventClock, query: s.queryClock } } : {}),
     });
-    return new Agent(config, log, transport, serf);
+    return new Agent(config, log, transport, serf, snapshot);
   }
 
   /** The HTTP API's `ip:port` (known once started). */
@@ -160,6 +201,7 @@ export class Agent implements AgentApi {
       profile: this.config.profile,
       protocol: PROTOCOL_SUMMARY,
     });
+    this.#rejoinFromSnapshot();
     if (this.config.join.length > 0) this.#joinLoop(this.config.join, this.config.retryJoinMs);
     this.#statsTimer = this.#clock.setTimer(1000, () => this.#publishStats());
   }
@@ -203,9 +245,83 @@ export class Agent implements AgentApi {
     );
   }
 
+  /** After a restart without a graceful leave, rejoin the members the snapshot remembers. */
+  #rejoinFromSnapshot(): void {
+    const prev = this.#previous;
+    if (!prev || prev.left || prev.alive.size === 0) return;
+    const previous = [...prev.alive]
+      .filter(([n]) => n !== this.config.nodeName)
+      .map(([name, addr]) => ({ name, addr }));
+    if (previous.length === 0) return;
+    this.log.info('rejoining the members remembered in the snapshot', { count: previous.length });
+    this.serf
+      .rejoin(previous)
+      .catch((e: Error) => this.log.warn('snapshot rejoin failed', { error: e.message }));
+  }
+
+  /**
+   * Serf's event pipeline: snapshot first (it must see every event), then coalescing (bursts of
+   * member events and coalescable user events become one), then the handlers.
+   */
+  #wireHandlers(): void {
+    const serf = this.serf;
+    const snap = this.#snapshot;
+    const handlers = this.handlers;
+    let sink = (e: SerfEvent) => handlers.handle(e);
+    if (handlers.size > 0) {
+      for (const coalescer of [new UserEventCoalescer(), new MemberEventCoalescer()]) {
+        const next = sink;
+        const stage = new CoalescingStage<SerfEvent>({
+          clock: this.#clock,
+          coalescer,
+          emit: next,
+          coalescePeriodMs: COALESCE_PERIOD_MS,
+          quiescentPeriodMs: QUIESCENT_PERIOD_MS,
+        });
+        this.#stages.push(stage);
+        sink = (e) => stage.push(e);
+      }
+    }
+    serf.on('event', (e) => {
+      if (snap) {
+        if (e.type === 'user') snap.eventClock(e.lTime);
+        else if (e.type === 'query') snap.queryClock(e.lTime);
+        else if (e.type === 'member-join' || e.type === 'member-update') {
+          for (const m of e.members) snap.alive(m.name, joinHostPort(m.addr, m.port));
+        } else if (e.type === 'member-leave' || e.type === 'member-failed' || e.type === 'member-reap') {
+          for (const m of e.members) snap.notAlive(m.name);
+        }
+      }
+      if (handlers.size > 0) sink(e);
+    });
+    if (snap) {
+      serf.on('clock', ({ clock, time }) => {
+        if (clock === 'member') snap.memberClock(time);
+      });
+    }
+    const keyringFile = this.config.keyringFile;
+    if (keyringFile) {
+      serf.on('internal-query', ({ name }) => {
+        if (/^_serf_(install|use|remove)-key$/.test(name)) queueMicrotask(() => this.#saveKeyring());
+      });
+    }
+  }
+
+  #saveKeyring(): void {
+    const file = this.config.keyringFile;
+    const keyring = this.serf.keyring;
+    if (!file || !keyring) return;
+    try {
+      writeKeyringFile(file, keyring);
+    } catch (e) {
+      this.log.error('cannot write the keyring file', { path: file, error: (e as Error).message });
+    }
+  }
+
   #wireEvents(): void {
     const serf = this.serf;
     const ml = serf.memberlist;
+    this.#wireHandlers();
     const at = () => new Date().toISOString();
     const publish = (event: string, data: Record<string, unknown>) =>
       this.events.publish({ event, data: { ...data, at: at() } });
@@ -397,6 +513,7 @@ export class Agent implements AgentApi {
   async leave(): Promise<void> {
     this.log.info('leaving the cluster gracefully');
     await this.serf.leave();
+    this.#snapshot?.leave();
     this.log.info('left the cluster');
   }
 
@@ -410,7 +527,8 @@ export class Agent implements AgentApi {
     return lTime;
   }
 
-  async *query(q: QueryRequest, signal: AbortSignal): AsyncIterable<QueryRecord> {
+  /** Sends a query at once (so size errors throw before any streaming), then streams its answers. */
+  query(q: QueryRequest, signal: AbortSignal): AsyncIterable<QueryRecord> {
     const resp = this.serf.query(q.name, q.payload, {
       filterNodes: q.filterNodes,
       filterTags: q.filterTags,
@@ -419,22 +537,24 @@ export class Agent implements AgentApi {
       signal,
       ...(q.timeoutMs !== undefined ? { timeoutMs: q.timeoutMs } : {}),
     });
-    let acks = 0;
-    let responses = 0;
-    try {
-      for await (const r of resp) {
-        if (r.type === 'ack') {
-          acks++;
-          yield { type: 'ack', from: r.from };
-        } else {
-          responses++;
-          yield { type: 'response', from: r.from, payload: new TextDecoder().decode(r.payload) };
+    return (async function* () {
+      let acks = 0;
+      let responses = 0;
+      try {
+        for await (const r of resp) {
+          if (r.type === 'ack') {
+            acks++;
+            yield { type: 'ack', from: r.from } as const;
+          } else {
+            responses++;
+            yield { type: 'response', from: r.from, payload: new TextDecoder().decode(r.payload) } as const;
+          }
         }
+      } catch (e) {
+        if (!signal.aborted) throw e;
       }
-    } catch (e) {
-      if (!signal.aborted) throw e;
-    }
-    yield { type: 'done', acks, responses };
+      yield { type: 'done', acks, responses } as const;
+    })();
   }
 
   async listKeys(): Promise<unknown> {
@@ -444,7 +564,13 @@ export class Agent implements AgentApi {
   async keyOp(op: 'install' | 'use' | 'remove', key: string): Promise<unknown> {
     Keyring.parseKey(key);
     const km = this.serf.keyManager;
-    return op === 'install' ? km.installKey(key) : op === 'use' ? km.useKey(key) : km.removeKey(key);
+    const r = await (op === 'install'
+      ? km.installKey(key)
+      : op === 'use'
+        ? km.useKey(key)
+        : km.removeKey(key));
+    this.#saveKeyring();
+    return r;
   }
 
   async setTags(set: Record<string, string>, del: string[]): Promise<Record<string, string>> {
@@ -484,7 +610,10 @@ export class Agent implements AgentApi {
     this.#stopped = true;
     this.#joinTimer?.cancel();
     this.#statsTimer?.cancel();
+    for (const stage of this.#stages) stage.stop();
     await this.serf.shutdown();
+    await this.handlers.idle();
+    this.#snapshot?.close();
     await new Promise<void>((resolve) => {
       if (!this.#http) return resolve();
       this.#http.close(() => resolve());
@@ -492,6 +621,22 @@ export class Agent implements AgentApi {
     });
     this.log.info('agent stopped');
   }
+}
+
+/** The keyring from the keyring file and/or --encrypt; writes the file when it is new. */
+function loadKeyring(config: AgentConfig, log: AgentLogger): Keyring | undefined {
+  const file = config.keyringFile;
+  let keyring = file ? readKeyringFile(file) : undefined;
+  if (config.encryptKey) {
+    const key = Keyring.parseKey(config.encryptKey);
+    if (!keyring) keyring = new Keyring([key]);
+    else if (!keyring.hasKey(key)) {
+      keyring.addKey(key);
+      log.warn('--encrypt key was not in the keyring file; installed it (not primary)', { file });
+    }
+  }
+  if (file && keyring) writeKeyringFile(file, keyring);
+  return keyring;
 }
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });

@@ -11,6 +11,14 @@ const commands: Record<string, () => Promise<{ command: Command }>> = {
   version: () => import('./commands/version.ts'),
   members: () => import('./commands/members.ts'),
   leave: () => import('./commands/leave.ts'),
+  join: () => import('./commands/join.ts'),
+  event: () => import('./commands/event.ts'),
+  query: () => import('./commands/query.ts'),
+  keys: () => import('./commands/keys.ts'),
+  tags: () => import('./commands/tags.ts'),
+  monitor: () => import('./commands/monitor.ts'),
+  info: () => import('./commands/info.ts'),
+  keygen: () => import('./commands/keygen.ts'),
   sim: () => import('./commands/sim.ts'),
 };
 

@@ -1,0 +1,13 @@
+import { Keyring } from '../../wire/crypto.ts';
+import type { Command } from '../command.ts';
+
+export const command: Command = {
+  summary: 'Print a new random gossip encryption key',
+  help: `Usage: gossip keygen
+
+Prints 32 random bytes, base64-encoded: an AES-256 key for --encrypt (serf agents take it too).`,
+  async run(_args, io) {
+    io.stdout(`${Buffer.from(Keyring.generateKey()).toString('base64')}\n`);
+    return 0;
+  },
+};
