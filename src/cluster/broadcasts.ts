@@ -55,7 +55,6 @@ export function checkQueues(core: SerfCore): void {
         depth,
         limit: max,
       });
-      core.stats.queuePruned += depth - max;
       queue.prune(max);
     }
   }

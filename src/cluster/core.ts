@@ -100,7 +100,7 @@ export interface SerfStats {
   /** Failed members that came back within `flapTimeoutMs`. */
   flaps: number;
   reconnectAttempts: number;
-  /** Broadcasts dropped by queue pruning. */
+  /** Broadcasts dropped by queue pruning (filled in by `Serf.stats()`). */
   queuePruned: number;
 }
 

@@ -152,6 +152,7 @@ export interface SerfInfo {
   eventQueue: number;
   queryQueue: number;
   encrypted: boolean;
+  /** A copy of the counters. */
   counters: Readonly<SerfStats>;
 }
 
@@ -329,9 +330,10 @@ export class Serf {
   /**
    * Joins a cluster through one or more members' `ip:port` (a memberlist push-pull with each),
    * then gossips our join intent. Resolves to the number of addresses that answered; rejects
-   * with a `JoinError` when none did. Joins run one at a time.
+   * with a `JoinError` when none did, and with a `StateError` after a leave or shutdown. Joins
+   * run one at a time.
    */
-  join(addrs: readonly string[], options: JoinOptions = {}): Promise<number> {
+  async join(addrs: readonly string[], options: JoinOptions = {}): Promise<number> {
     this.#assertAlive('join');
     const run = async () => {
       this.#assertAlive('join');
@@ -382,7 +384,8 @@ export class Serf {
    * `broadcastTimeoutMs`) for it to go out, then memberlist's leave, then stays up for
    * `leavePropagateDelayMs` answering probes. Unlike Serf 0.9.4, a leave intent that times out
    * is logged and the leave goes on (later Serf versions do the same), so the node never ends
-   * up failed instead of left because its queue was slow.
+   * up failed instead of left because its queue was slow. Aborting rejects with the signal's
+   * reason and leaves the node `leaving` (the intent is already out): shut it down next.
    */
   async leave(options: SerfSignalOptions = {}): Promise<void> {
     const core = this.#core;
@@ -561,7 +564,10 @@ export class Serf {
       eventQueue: c.eventQueue.length,
       queryQueue: c.queryQueue.length,
       encrypted: c.keyring !== undefined,
-      counters: c.stats,
+      counters: {
+        ...c.stats,
+        queuePruned: c.intentQueue.prunedCount + c.eventQueue.prunedCount + c.queryQueue.prunedCount,
+      },
     };
   }
 

@@ -117,6 +117,21 @@ describe('Serf user events', () => {
     await sim.close();
   });
 
+  it('each broadcast queue is bounded: maxQueueDepth at once, or max(minQueueDepth, 2 × members) at each check', async () => {
+    const sim = new SerfSim(37);
+    // Alone, a node never transmits, so everything it sends stays queued.
+    const capped = sim.add('capped', { maxQueueDepth: 100 });
+    for (let i = 0; i < 150; i++) capped.serf.userEvent('e', `${i}`);
+    assert.equal(capped.serf.stats().eventQueue, 100);
+    assert.equal(capped.serf.stats().counters.queuePruned, 50);
+    const dynamic = sim.add('dynamic', { minQueueDepth: 10, queueCheckIntervalMs: 1000 });
+    for (let i = 0; i < 50; i++) dynamic.serf.userEvent('e', `${i}`);
+    assert.equal(dynamic.serf.stats().eventQueue, 50);
+    await sim.run(1000);
+    assert.equal(dynamic.serf.stats().eventQueue, 10);
+    await sim.close();
+  });
+
   it('drops events older than the ring (lTime < now − eventBuffer)', async () => {
     const sim = new SerfSim(36);
     const a = sim.add('a', { eventBuffer: 8 });

@@ -222,7 +222,7 @@ describe('Serf members and intents', () => {
     await assert.rejects(a.leave(), /already in progress/);
     await sim.drive(first);
     await a.leave(); // already left: nothing to do
-    assert.throws(() => a.join([nodes[1]!.addr]), StateError);
+    await assert.rejects(a.join([nodes[1]!.addr]), StateError);
     let reason: string | undefined;
     a.on('shutdown', (e) => {
       reason = e.reason;
