@@ -10,6 +10,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { type Context, Hono } from 'hono';
 import { stream, streamSSE } from 'hono/streaming';
 import { GossipError, SizeLimitError } from '../errors.ts';
+import { KeyringError } from '../wire/crypto.ts';
 
 /** Largest request body accepted. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -155,6 +156,7 @@ export function createHttpApp(api: AgentApi, token: string | undefined): Hono {
   app.onError((err, c) => {
     if (err instanceof HttpError) return c.json({ error: err.message }, err.status);
     if (err instanceof SizeLimitError) return c.json({ error: err.message }, 413);
+    if (err instanceof KeyringError) return c.json({ error: err.message }, 400);
     if (err instanceof GossipError) {
       const status = err.code === 'bad-state' ? 409 : err.code === 'config-invalid' ? 400 : 500;
       return c.json({ error: err.message }, status);
@@ -312,19 +314,19 @@ export function createHttpApp(api: AgentApi, token: string | undefined): Hono {
     }),
   );
 
-  app.get('/v1/monitor', (c) =>
-    streamSSE(c, async (s) => {
+  app.get('/v1/monitor', (c) => {
+    const level = new URL(c.req.url).searchParams.get('level') ?? 'info';
+    if (!['debug', 'info', 'warn', 'error'].includes(level)) {
+      throw new HttpError(400, `level must be debug, info, warn or error; got "${level}"`);
+    }
+    return streamSSE(c, async (s) => {
       const abort = new AbortController();
       s.onAbort(() => abort.abort());
-      const level = new URL(c.req.url).searchParams.get('level') ?? 'info';
-      if (!['debug', 'info', 'warn', 'error'].includes(level)) {
-        throw new HttpError(400, `level must be debug, info, warn or error; got "${level}"`);
-      }
       for await (const r of api.subscribeLogs(level, abort.signal)) {
         await s.writeSSE({ event: 'log', data: JSON.stringify(r) });
       }
-    }),
-  );
+    });
+  });
 
   app.get('/metrics', async (c) => {
     const m = await api.renderMetrics();
