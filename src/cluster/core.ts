@@ -187,7 +187,10 @@ export class SerfCore {
   internalQueryHandler: ((query: Query) => void) | undefined;
   /** Whether a name-conflict vote about our name is running (one at a time). */
   resolvingConflict = false;
-  /** Timers to cancel at shutdown. */
+  /**
+   * Timers to cancel at shutdown: the three periodic ones, plus one per member being pruned
+   * (so bounded by {@link MAX_MEMBERS}).
+   */
   readonly timers = new Set<Timer>();
 
   constructor(deps: SerfCoreDeps) {
