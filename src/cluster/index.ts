@@ -23,7 +23,13 @@ export {
 export { tagsToMeta } from './delegate.ts';
 export { compileGoRegexp, GO_REGEXP_CACHE_SIZE, type GoRegexpResult, goRegexpMatch } from './go-regexp.ts';
 export { InternalQuery } from './internal-query.ts';
-export { KeyManager, type KeyRequestOptions, type KeyResponse } from './keymanager.ts';
+export {
+  KeyManager,
+  type KeyRequestOptions,
+  type KeyResponse,
+  type KeyRotation,
+  type RotationStep,
+} from './keymanager.ts';
 export { LamportClock, type LamportTime } from './lamport.ts';
 export {
   defaultSerfOptions,

@@ -46,6 +46,19 @@ export interface KeyRequestOptions {
   signal?: AbortSignal;
 }
 
+/** A step of {@link KeyManager.rotateKey}. */
+export type RotationStep = 'install' | 'verify' | 'use' | 'remove';
+
+/** What {@link KeyManager.rotateKey} did. */
+export interface KeyRotation {
+  /** Whether every step succeeded on every node. */
+  readonly ok: boolean;
+  /** The step that stopped the rotation, if one did. */
+  readonly failedStep: RotationStep | undefined;
+  /** Each step's tally, in order (`remove` once per old key). */
+  readonly steps: readonly { readonly step: RotationStep; readonly response: KeyResponse }[];
+}
+
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 function decodeBase64Key(key: string): Uint8Array {
@@ -89,6 +102,35 @@ export class KeyManager {
   /** Lists the keys installed across the cluster, with how many nodes hold each. */
   listKeys(options: KeyRequestOptions = {}): Promise<KeyResponse> {
     return this.#serial(() => this.#request(InternalQuery.listKeys, new Uint8Array(0), options));
+  }
+
+  /**
+   * Rotates the cluster to `newKey` (base64) safely: install it everywhere; check with a listing
+   * that every node holds it; make it primary everywhere; then remove every other key. Stops at
+   * the first step that not every node confirmed (answer missing or refused), leaving the
+   * cluster able to talk: a node that missed the new key is never cut off by a switch to it.
+   * Re-running a stopped rotation is safe (each step is idempotent).
+   */
+  async rotateKey(newKey: string, options: KeyRequestOptions = {}): Promise<KeyRotation> {
+    const steps: { step: RotationStep; response: KeyResponse }[] = [];
+    const stop = (step: RotationStep): KeyRotation => ({ ok: false, failedStep: step, steps });
+    const install = await this.installKey(newKey, options);
+    steps.push({ step: 'install', response: install });
+    if (install.error !== undefined) return stop('install');
+    const normalized = Buffer.from(decodeBase64Key(newKey)).toString('base64');
+    const listed = await this.listKeys(options);
+    steps.push({ step: 'verify', response: listed });
+    if (listed.error !== undefined || listed.keys[normalized] !== listed.numNodes) return stop('verify');
+    const use = await this.useKey(newKey, options);
+    steps.push({ step: 'use', response: use });
+    if (use.error !== undefined) return stop('use');
+    for (const old of Object.keys(listed.keys)) {
+      if (old === normalized) continue;
+      const removed = await this.removeKey(old, options);
+      steps.push({ step: 'remove', response: removed });
+      if (removed.error !== undefined) return stop('remove');
+    }
+    return { ok: true, failedStep: undefined, steps };
   }
 
   #serial<T>(fn: () => Promise<T>): Promise<T> {

@@ -126,6 +126,24 @@ describe('Serf key manager', () => {
     await sim.close();
   });
 
+  it('rotateKey: install, verify, use, remove the old key; stops at a step not every node confirmed', async () => {
+    const { sim, nodes } = await encryptedCluster(57);
+    const km = nodes[1]!.serf.keyManager;
+    const rotation = await sim.drive(km.rotateKey(K2));
+    assert.equal(rotation.ok, true);
+    assert.deepEqual(
+      rotation.steps.map((s) => s.step),
+      ['install', 'verify', 'use', 'remove'],
+    );
+    for (const n of nodes) {
+      assert.deepEqual(n.serf.keyring?.keys.map(b64), [K2], n.name);
+    }
+    const bad = await sim.drive(km.rotateKey(Buffer.from('short').toString('base64')));
+    assert.deepEqual([bad.ok, bad.failedStep, bad.steps.length], [false, 'install', 1]);
+    for (const n of nodes) assert.deepEqual(n.serf.keyring?.keys.map(b64), [K2], 'nothing changed');
+    await sim.close();
+  });
+
   it('a key operation ends as soon as every node answered', async () => {
     const { sim, nodes } = await encryptedCluster(54);
     const start = sim.clock.now();
