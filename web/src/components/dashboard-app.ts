@@ -24,6 +24,8 @@ import type { SendResult, UserEventRequest } from './user-events.ts';
 export const MEMBERS_POLL_MS = 3000;
 /** How often `/v1/agent` is re-read (the `stats` event carries the fast-moving numbers). */
 export const AGENT_POLL_MS = 5000;
+/** Seconds of `stats` the message and byte rate cards average. */
+const RATE_WINDOW = 5;
 /** Delay that gathers a burst of member events into one member-list read. */
 const MEMBERS_DEBOUNCE_MS = 250;
 
@@ -192,63 +194,67 @@ export class GossipDashboard extends LitElement {
       <main>
         ${this.#kpis()}
         <div class="grid">
-          <gd-spread
-            class="spread"
-            .members=${members}
-            .selfName=${s.agent?.name}
-            .trace=${s.trace}
-            .history=${s.traceHistory}
-            .canSend=${live}
-            .userEventId=${lastUser?.id}
-            @trace-request=${this.#onTrace}
-          ></gd-spread>
-          <section class="panel traffic">
-            <header>
-              <h2>Traffic</h2>
-              <span class="hint">this agent, per second, last ${duration(300_000)}</span>
-            </header>
-            <div class="charts">
-              <div>
-                <div class="chart-title">messages</div>
-                <gd-rate-chart
-                  .t=${s.series.t}
-                  .series=${[
-                    { label: 'in', colorVar: '--in', values: s.series.msgsIn },
-                    { label: 'out', colorVar: '--out', values: s.series.msgsOut },
-                  ]}
-                  .format=${(v: number) => compact(v)}
-                ></gd-rate-chart>
+          <div class="col">
+            <gd-spread
+              class="spread"
+              .members=${members}
+              .selfName=${s.agent?.name}
+              .trace=${s.trace}
+              .history=${s.traceHistory}
+              .canSend=${live}
+              .userEventId=${lastUser?.id}
+              @trace-request=${this.#onTrace}
+            ></gd-spread>
+            <gd-members
+              class="members"
+              .members=${members}
+              .health=${s.health}
+              .loaded=${s.membersLoaded}
+              .now=${this.now}
+            ></gd-members>
+          </div>
+          <div class="col">
+            <section class="panel traffic">
+              <header>
+                <h2>Traffic</h2>
+                <span class="hint">this agent, per second, last ${duration(300_000)}</span>
+              </header>
+              <div class="charts">
+                <div>
+                  <div class="chart-title">messages</div>
+                  <gd-rate-chart
+                    .t=${s.series.t}
+                    .series=${[
+                      { label: 'in', colorVar: '--in', values: s.series.msgsIn },
+                      { label: 'out', colorVar: '--out', values: s.series.msgsOut },
+                    ]}
+                    .format=${(v: number) => compact(v)}
+                  ></gd-rate-chart>
+                </div>
+                <div>
+                  <div class="chart-title">bytes</div>
+                  <gd-rate-chart
+                    binary
+                    .t=${s.series.t}
+                    .series=${[
+                      { label: 'in', colorVar: '--in', values: s.series.bytesIn },
+                      { label: 'out', colorVar: '--out', values: s.series.bytesOut },
+                    ]}
+                    .format=${(v: number) => bytes(v)}
+                  ></gd-rate-chart>
+                </div>
               </div>
-              <div>
-                <div class="chart-title">bytes</div>
-                <gd-rate-chart
-                  binary
-                  .t=${s.series.t}
-                  .series=${[
-                    { label: 'in', colorVar: '--in', values: s.series.bytesIn },
-                    { label: 'out', colorVar: '--out', values: s.series.bytesOut },
-                  ]}
-                  .format=${(v: number) => bytes(v)}
-                ></gd-rate-chart>
-              </div>
-            </div>
-          </section>
-          <gd-members
-            class="members"
-            .members=${members}
-            .health=${s.health}
-            .loaded=${s.membersLoaded}
-            .now=${this.now}
-          ></gd-members>
-          <gd-timeline class="timeline" .entries=${s.timeline} .now=${this.now}></gd-timeline>
-          <gd-user-events
-            class="events"
-            .events=${s.userEvents}
-            .canSend=${live}
-            .result=${this.sendResult}
-            .now=${this.now}
-            @user-event-request=${this.#onUserEvent}
-          ></gd-user-events>
+            </section>
+            <gd-timeline class="timeline" .entries=${s.timeline} .now=${this.now}></gd-timeline>
+            <gd-user-events
+              class="events"
+              .events=${s.userEvents}
+              .canSend=${live}
+              .result=${this.sendResult}
+              .now=${this.now}
+              @user-event-request=${this.#onUserEvent}
+            ></gd-user-events>
+          </div>
         </div>
       </main>
       <footer>
@@ -294,7 +300,9 @@ export class GossipDashboard extends LitElement {
       <div class="right">
         ${uptime !== undefined ? html`<span class="meta">up <span class="num">${duration(uptime)}</span></span>` : nothing}
         ${a?.version ? html`<span class="meta">v${a.version}</span>` : nothing}
-        <span class="conn c-${c.status}" title=${c.detail ?? ''}><i></i>${label[c.status]}</span>
+        <span class="conn c-${c.status}" data-testid="connection" data-status=${c.status} title=${c.detail ?? ''}
+          ><i></i>${label[c.status]}</span
+        >
       </div>
     </header>`;
   }
@@ -334,7 +342,8 @@ export class GossipDashboard extends LitElement {
     const h = s.health;
     const worst = h ? Math.max(1, h.max - 1) : 7;
     const q = queueDepth(s);
-    const st = s.stats;
+    // A mean over a few seconds: a small cluster's per-second counts jump between 0 and a few.
+    const rate = (values: readonly number[]) => (s.stats ? mean(values.slice(-RATE_WINDOW)) : undefined);
     const a = s.agent;
     return html`<section class="kpis">
       <div class="kpi panel">
@@ -362,18 +371,18 @@ export class GossipDashboard extends LitElement {
         <div class="v"><span class="num">${q ?? '—'}</span><small>pending</small></div>
         ${spark(s.series.queueDepth)}
       </div>
-      <div class="kpi panel">
+      <div class="kpi panel" title="mean of the last ${RATE_WINDOW} s">
         <div class="k">messages / s</div>
         <div class="io">
-          <span class="in"><i>in</i><b class="num">${compact(st?.msgsInPerSec)}</b></span>
-          <span class="out"><i>out</i><b class="num">${compact(st?.msgsOutPerSec)}</b></span>
+          <span class="in"><i>in</i><b class="num">${compact(rate(s.series.msgsIn))}</b></span>
+          <span class="out"><i>out</i><b class="num">${compact(rate(s.series.msgsOut))}</b></span>
         </div>
       </div>
-      <div class="kpi panel">
+      <div class="kpi panel" title="mean of the last ${RATE_WINDOW} s">
         <div class="k">bytes / s</div>
         <div class="io">
-          <span class="in"><i>in</i><b class="num">${bytes(st?.bytesInPerSec)}</b></span>
-          <span class="out"><i>out</i><b class="num">${bytes(st?.bytesOutPerSec)}</b></span>
+          <span class="in"><i>in</i><b class="num">${bytes(rate(s.series.bytesIn))}</b></span>
+          <span class="out"><i>out</i><b class="num">${bytes(rate(s.series.bytesOut))}</b></span>
         </div>
       </div>
       <div class="kpi panel">
@@ -659,38 +668,42 @@ export class GossipDashboard extends LitElement {
         font-size: 18px;
         font-weight: 600;
       }
+      /* Two independent columns: a tall panel in one never leaves a gap in the other. */
       .grid {
         display: grid;
         grid-template-columns: minmax(0, 7fr) minmax(0, 5fr);
-        grid-template-areas:
-          'spread traffic'
-          'spread timeline'
-          'members timeline'
-          'members events';
-        grid-template-rows: auto 1fr auto auto;
         gap: 18px;
-        align-items: stretch;
+        align-items: start;
+      }
+      .col {
+        display: flex;
+        flex-direction: column;
+        gap: 18px;
+        min-width: 0;
       }
       .spread {
-        grid-area: spread;
+        order: 1;
       }
       .traffic {
-        grid-area: traffic;
+        order: 2;
       }
       .members {
-        grid-area: members;
+        order: 3;
       }
       .timeline {
-        grid-area: timeline;
+        order: 4;
       }
       .events {
-        grid-area: events;
+        order: 5;
       }
       @media (max-width: 1100px) {
+        /* One column, in reading order: spread, traffic, members, timeline, events. */
         .grid {
-          grid-template-columns: minmax(0, 1fr);
-          grid-template-areas: 'spread' 'traffic' 'members' 'timeline' 'events';
-          grid-template-rows: none;
+          display: flex;
+          flex-direction: column;
+        }
+        .col {
+          display: contents;
         }
         .top,
         main {
@@ -721,6 +734,10 @@ export class GossipDashboard extends LitElement {
       }
     `,
   ];
+}
+
+function mean(values: readonly number[]): number | undefined {
+  return values.length === 0 ? undefined : values.reduce((a, b) => a + b, 0) / values.length;
 }
 
 /** A small area sparkline of recent values. */

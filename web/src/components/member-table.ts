@@ -95,7 +95,12 @@ export class MemberTable extends LitElement {
             ${repeat(
               shown,
               (m) => m.name,
-              (m) => html`<tr class=${m.isLocal ? 'local' : ''}>
+              (m) => html`<tr
+                class=${m.isLocal ? 'local' : ''}
+                data-testid="member-row"
+                data-member=${m.name}
+                data-status=${m.display}
+              >
                 <td>
                   <div class="name">
                     ${m.name}${m.isLocal ? html`<span class="you" title="the agent serving this page">this agent</span>` : nothing}

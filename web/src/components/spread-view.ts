@@ -128,7 +128,7 @@ export class SpreadView extends LitElement {
         <h2>Gossip spread</h2>
         <span class="hint">a node lights when this agent hears its ack</span>
       </header>
-      <form class="controls" @submit=${this.#send}>
+      <form class="controls" data-testid="trace-form" @submit=${this.#send}>
         <input
           type="text"
           aria-label="query name"
@@ -139,7 +139,7 @@ export class SpreadView extends LitElement {
           maxlength="64"
           spellcheck="false"
         />
-        <button class="primary" type="submit" ?disabled=${!this.canSend || running}>
+        <button class="primary" type="submit" data-testid="trace-send" ?disabled=${!this.canSend || running}>
           ${running ? 'Spreading…' : 'Trace a broadcast'}
         </button>
         <button type="button" @click=${this.#replay} ?disabled=${!tr || tr.order.length === 0 || running}>
@@ -147,7 +147,13 @@ export class SpreadView extends LitElement {
         </button>
       </form>
       <div class="body">
-        <div class="ring">${this.#ring(tr, replaying)}</div>
+        <div
+          class="ring"
+          data-testid="ring"
+          data-trace=${!tr ? 'none' : tr.error ? 'error' : tr.done ? 'done' : 'running'}
+        >
+          ${this.#ring(tr, replaying)}
+        </div>
         <aside>
           ${this.#summary(tr, replaying)} ${tr && tr.order.length > 0 ? this.#curve(tr) : nothing}
           ${this.#historyList()}
@@ -205,7 +211,13 @@ export class SpreadView extends LitElement {
         ].join(' ');
         const label = L.showLabels ? labelPlacement(p, L, 8) : undefined;
         const title = `${p.name} · ${status}${ack !== undefined ? ` · ack after ${duration(ack)}` : ''}${missed ? ' · no ack' : ''}`;
-        return svg`<g class=${cls}>
+        return svg`<g
+          class=${cls}
+          data-testid="ring-node"
+          data-node=${p.name}
+          data-status=${status}
+          data-lit=${isLit ? 'true' : 'false'}
+        >
           <title>${title}</title>
           <circle class="halo" cx=${p.x} cy=${p.y} r=${L.nodeRadius + 3}></circle>
           <circle class="dot" cx=${p.x} cy=${p.y} r=${L.nodeRadius}></circle>

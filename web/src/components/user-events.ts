@@ -69,10 +69,11 @@ export class UserEvents extends LitElement {
         <h2>User events</h2>
         <span class="hint">received by this agent</span>
       </header>
-      <form @submit=${this.#submit}>
+      <form data-testid="user-event-form" @submit=${this.#submit}>
         <input
           type="text"
           class="name"
+          data-testid="user-event-name"
           aria-label="event name"
           placeholder="name"
           maxlength="128"
@@ -85,6 +86,7 @@ export class UserEvents extends LitElement {
         <input
           type="text"
           class="payload"
+          data-testid="user-event-payload"
           aria-label="payload"
           placeholder="payload (optional)"
           spellcheck="false"
@@ -103,7 +105,14 @@ export class UserEvents extends LitElement {
           />
           coalesce
         </label>
-        <button class="primary" type="submit" ?disabled=${!this.canSend || !this.name.trim()}>Send event</button>
+        <button
+          class="primary"
+          type="submit"
+          data-testid="user-event-send"
+          ?disabled=${!this.canSend || !this.name.trim()}
+        >
+          Send event
+        </button>
       </form>
       ${
         r
@@ -116,7 +125,7 @@ export class UserEvents extends LitElement {
         ${repeat(
           this.events,
           (e) => e.id,
-          (e) => html`<li>
+          (e) => html`<li data-testid="user-event" data-name=${e.name} data-payload=${e.payload}>
             <span class="ename">${e.name}</span>
             <span class="payload-text" title=${e.payload}>${e.payload ? preview(e.payload, 60) : html`<i>no payload</i>`}</span>
             <span class="meta num" title=${ago(e.at, this.now)}>${e.lTime !== undefined ? `L${e.lTime} · ` : ''}${clock(e.at)}</span>
