@@ -360,3 +360,36 @@ for (const encrypted of [false, true]) {
     });
   });
 }
+
+describe('name conflict with real serf agents', {
+  skip: !serfAvailable() && 'the serf binary is not installed (CI installs it)',
+}, () => {
+  const agents: SerfAgent[] = [];
+  let dup: Serf | undefined;
+  after(async () => {
+    await dup?.shutdown().catch(() => {});
+    for (const agent of agents) await agent.stop();
+  });
+
+  it("our node that takes an agent's name loses the `_serf_conflict` vote and quits without leaving", async () => {
+    const a = await SerfAgent.start({ node: 'conf-a', profile: 'local' });
+    agents.push(a);
+    const b = await SerfAgent.start({ node: 'conf-b', profile: 'local', join: [a.addr] });
+    agents.push(b);
+    await waitFor('the agents to see each other', async () => (await a.members()).length === 2);
+    const transport = await UdpTcpTransport.listen({ bindAddr: '127.0.0.1:0' });
+    dup = new Serf({ name: 'conf-b', transport, profile: 'local' });
+    const outcome: string[] = [];
+    dup.on('conflict', (e) => outcome.push(`${e.outcome} ${e.matching}/${e.responses}`));
+    dup.start();
+    await dup.join([a.addr]);
+    await waitFor('our node to quit', () => dup?.state === 'shutdown', 15_000);
+    // Only conf-a answers (conf-b does not answer about its own name, nor do we) — or nobody, if
+    // the query's gossip missed it (see upTo3): no majority either way.
+    assert.equal(outcome.length, 1);
+    assert.match(outcome[0]!, /^lost 0\/[01]$/);
+    const m = (await a.members()).find((x) => x.name === 'conf-b');
+    assert.equal(m?.status, 'alive');
+    assert.equal(m?.addr, b.addr);
+  });
+});
