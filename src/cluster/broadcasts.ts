@@ -59,12 +59,3 @@ export function checkQueues(core: SerfCore): void {
     }
   }
 }
-
-/** Total broadcasts waiting in the three queues. */
-export function queuedBroadcasts(core: SerfCore): { intents: number; events: number; queries: number } {
-  return {
-    intents: core.intentQueue.length,
-    events: core.eventQueue.length,
-    queries: core.queryQueue.length,
-  };
-}
