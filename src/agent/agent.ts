@@ -301,9 +301,7 @@ export class Agent implements AgentApi {
     }
     const keyringFile = this.config.keyringFile;
     if (keyringFile) {
-      serf.on('internal-query', ({ name }) => {
-        if (/^_serf_(install|use|remove)-key$/.test(name)) queueMicrotask(() => this.#saveKeyring());
-      });
+      serf.on('keyring', () => this.#saveKeyring());
     }
   }
 
