@@ -6,8 +6,10 @@
  * K clusters of N `serf agent`s (ours and serf's alternate, one cluster at a time), same profile
  * on both sides. Per cluster:
  *
- * - start-up: N agents started in parallel batches, each waited for until its API answers;
- *   reported on its own, and the clock of the next phase starts only once all are ready;
+ * - start-up: N agents started in parallel batches, each waited for until its API answers a
+ *   member-list request (ours: the banner, then one `GET /v1/members`; serf: `serf members`);
+ *   reported on its own, and the clock of the next phase starts only once all are ready and
+ *   `--settle-ms` has passed;
  * - join convergence: every agent but the first joins through the first one at once (ours
  *   `POST /v1/join`, serf `serf join`); the time until every agent lists all N alive;
  * - RSS per agent (VmRSS of /proc/PID/status) once converged;
@@ -15,7 +17,9 @@
  *   `failed`;
  * - leave propagation: a graceful leave of the next-to-last agent (ours `POST /v1/leave`, the
  *   request `gossip leave` sends, so that the CLI's own ~0.4 s Node start-up is not counted; serf
- *   `serf leave`); the time until every remaining agent lists it `left`.
+ *   `serf leave`); the time until every remaining agent lists it `left`. Also counted: leaves
+ *   that some observer listed as `failed` before `left` (the leave intent lost to the memberlist
+ *   dead message; fixed up by a later push-pull).
  *
  * Observation: every agent is polled in parallel (ours `GET /v1/members`, serf
  * `serf members -format=json -rpc-addr=...`), each one again `--poll-ms` after its previous
@@ -259,6 +263,7 @@ async function timeUntil(
   pollMs: number,
   timeoutMs: number,
   what: string,
+  seen?: (observer: BenchNode, members: MemberView[]) => void,
 ): Promise<number[]> {
   return Promise.all(
     observers.map(async (o) => {
@@ -267,6 +272,7 @@ async function timeUntil(
         const members = await o.members().catch(() => undefined);
         const answered = performance.now();
         pollAnswerMs[side].push(answered - sent);
+        if (members) seen?.(o, members);
         if (members && ok(members)) return (sent + answered) / 2 - t0;
         if (answered - t0 > timeoutMs)
           throw new Error(`${side} ${o.name}: no ${what} within ${timeoutMs} ms`);
@@ -316,6 +322,8 @@ interface ClusterResult {
   rssKiB: number[];
   crashMs: number | null;
   leaveMs: number | null;
+  /** Observers that listed the leaver `failed` before `left` (a leave mistaken for a crash). */
+  failedBeforeLeft: number;
   errors: string[];
 }
 
@@ -336,9 +344,13 @@ async function runCluster(
     rssKiB: [],
     crashMs: null,
     leaveMs: null,
+    failedBeforeLeft: 0,
     errors: [],
   };
   try {
+    // Ready means answering the same request we poll with, on both sides (for ours this also
+    // takes the first-request cost of a fresh Node process off the clock).
+    await Promise.all(nodes.map((x) => x.members()));
     await sleep(o.settleMs);
     const names = nodes.map((x) => x.name);
     const seed = nodes[0]!;
@@ -384,6 +396,7 @@ async function runCluster(
     // Leave propagation: graceful leave of the next-to-last agent.
     const leaver = nodes.at(-2)!;
     const rest = nodes.slice(0, -2);
+    const sawFailed = new Set<string>();
     try {
       const t2 = performance.now();
       const leaving = leaver.leave().catch((e: Error) => r.errors.push(`leave call: ${e.message}`));
@@ -396,10 +409,14 @@ async function runCluster(
           o.pollMs,
           o.timeoutMs,
           `${leaver.name} left`,
+          (observer, ms) => {
+            if (ms.some((m) => m.name === leaver.name && m.status === 'failed')) sawFailed.add(observer.name);
+          },
         ),
         leaving,
       ]);
       r.leaveMs = Math.max(...times);
+      r.failedBeforeLeft = sawFailed.size;
     } catch (e) {
       r.errors.push(`leave: ${(e as Error).message}`);
     }
@@ -409,6 +426,9 @@ async function runCluster(
     const line =
       `  ${side.padEnd(6)} cluster ${cluster}: started in ${fmtS(startupMs)}, ` +
       `join ${fmtMs(r.joinMs)} (join calls done at ${fmtMs(r.joinCallsMs)}), crash ${fmtMs(r.crashMs)}, leave ${fmtMs(r.leaveMs)}` +
+      (r.failedBeforeLeft
+        ? ` (${r.failedBeforeLeft} observer(s) listed the leaver failed before left)`
+        : '') +
       (r.errors.length ? `; ERRORS: ${r.errors.join('; ')}` : '');
     log(line);
   }
@@ -448,6 +468,8 @@ interface SideSummary {
   leaveMsWorst: number | null;
   rssMiBMedian: number | null;
   rssMiBMax: number | null;
+  /** Leaves in which at least one observer listed the leaver failed before left. */
+  leavesSeenFailedFirst: number;
   errors: string[];
 }
 
@@ -466,6 +488,7 @@ function summarise(rs: ClusterResult[]): SideSummary {
     leaveMsWorst: worst(pick((r) => r.leaveMs)),
     rssMiBMedian: median(rss),
     rssMiBMax: worst(rss),
+    leavesSeenFailedFirst: rs.filter((r) => r.failedBeforeLeft > 0).length,
     errors: rs.flatMap((r) => r.errors),
   };
 }
@@ -512,6 +535,10 @@ function printSize(s: SizeResult): void {
   console.log(line(header));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const row of body) console.log(line(row));
+  console.log(
+    `leaves first seen as a failure by some observer: ours ${s.gossip.leavesSeenFailedFirst} of ${s.gossip.clusters}, ` +
+      `serf ${s.serf.leavesSeenFailedFirst} of ${s.serf.clusters}`,
+  );
   for (const side of ['gossip', 'serf'] as const) {
     if (s[side].failures > 0)
       console.log(`  ${side}: ${s[side].failures} cluster(s) had errors: ${s[side].errors.join(' | ')}`);
