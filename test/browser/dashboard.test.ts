@@ -24,6 +24,8 @@ const VIEWPORT = { width: 1280, height: 800 };
 const SEEN_MS = 15_000;
 /** Crash detection on the `local` profile takes a few seconds; leave room for a loaded machine. */
 const FAILED_MS = 30_000;
+/** Traces sent at most until one reaches every live node. */
+const TRACE_ATTEMPTS = 3;
 
 /** Builds web/dist when it is missing or older than a source file (a stale build lacks our hooks). */
 async function ensureDashboardBuilt(): Promise<void> {
@@ -168,14 +170,28 @@ describe('the dashboard in headless Chromium, live against a 3-agent cluster', {
   });
 
   it('lights the live nodes as a traced broadcast reaches them, and not the failed one', async () => {
-    await page.locator('[data-testid="trace-send"]').click();
     const lit = (name: string) =>
       page.locator(`[data-testid="ring-node"][data-node="${name}"][data-lit="true"]`);
-    await see('node-1 lit', lit('node-1'));
-    await see('node-2 lit', lit('node-2'));
-    // The query runs until its timeout (a few seconds); then the trace is done and node-3 stayed dark.
-    await see('the trace done', page.locator('[data-testid="ring"][data-trace="done"]'), 30_000);
-    assert.equal(await lit('node-3').count(), 0, 'the failed node must stay dark');
+    // Serf's query gossip (retransmitMult 2 on the local profile) misses a node now and then, and
+    // the page keeps a node that did not ack dark: trace again then, as a user would.
+    const attempts: string[] = [];
+    for (let trace = 1; trace <= TRACE_ATTEMPTS; trace++) {
+      await page.locator('[data-testid="trace-send"]').click();
+      // The query runs until its timeout (under two seconds on the local profile), then the trace is done.
+      await see(
+        `trace ${trace} done`,
+        page.locator(`[data-testid="ring"][data-trace="done"][data-trace-id="${trace}"]`),
+      );
+      const litNow = [];
+      for (const a of agents) if ((await lit(a.node).count()) > 0) litNow.push(a.node);
+      attempts.push(litNow.join('+') || 'none');
+      if (litNow.includes('node-1') && litNow.includes('node-2')) break;
+    }
+    assert.ok(
+      attempts.at(-1) === 'node-1+node-2',
+      `traces lit ${attempts.join(', ')}; expected node-1 and node-2 (node-3 is dead and must stay dark)`,
+    );
+    if (attempts.length > 1) console.log(`# traced ${attempts.length} times: ${attempts.join(', ')}`);
     await see('node-3 still failed', row('node-3', 'failed'));
     await assertNoReload();
 

@@ -151,6 +151,7 @@ export class SpreadView extends LitElement {
           class="ring"
           data-testid="ring"
           data-trace=${!tr ? 'none' : tr.error ? 'error' : tr.done ? 'done' : 'running'}
+          data-trace-id=${tr?.id ?? 0}
         >
           ${this.#ring(tr, replaying)}
         </div>
