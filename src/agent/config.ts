@@ -10,6 +10,7 @@ import { ConfigError } from '../errors.ts';
 import type { ProfileName } from '../membership/options.ts';
 import { Keyring } from '../wire/crypto.ts';
 import { ipFromString, splitHostPort } from '../wire/ip.ts';
+import { parseDurationMs } from './duration.ts';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type LogFormat = 'json' | 'pretty';
@@ -47,6 +48,12 @@ export interface AgentConfig {
   logFormat: LogFormat;
   /** Serve the web dashboard at `/`. @default true */
   dashboard: boolean;
+  /** How often to try reconnecting to failed members (heals partitions). @default 30000 (Serf's) */
+  reconnectIntervalMs: number;
+  /** How long a failed member is kept (and retried) before it is reaped. @default 24 h */
+  reconnectTimeoutMs: number;
+  /** How long a left member is remembered. @default 24 h */
+  tombstoneTimeoutMs: number;
 }
 
 export function defaultAgentConfig(): AgentConfig {
@@ -69,6 +76,9 @@ export function defaultAgentConfig(): AgentConfig {
     logLevel: 'info',
     logFormat: 'pretty',
     dashboard: true,
+    reconnectIntervalMs: 30_000,
+    reconnectTimeoutMs: 24 * 3_600_000,
+    tombstoneTimeoutMs: 24 * 3_600_000,
   };
 }
 
@@ -100,6 +110,9 @@ const FILE_KEYS: Record<string, keyof AgentConfig> = {
   log_level: 'logLevel',
   log_format: 'logFormat',
   dashboard: 'dashboard',
+  reconnect_interval: 'reconnectIntervalMs',
+  reconnect_timeout: 'reconnectTimeoutMs',
+  tombstone_timeout: 'tombstoneTimeoutMs',
 };
 
 /** Serf keys we recognise but do not need (accepted silently so a serf config file loads). */
@@ -118,9 +131,6 @@ const IGNORED_SERF_KEYS = new Set([
   'query_size_limit',
   'user_event_size_limit',
   'broadcast_timeout',
-  'reconnect_interval',
-  'reconnect_timeout',
-  'tombstone_timeout',
   'retry_interval',
   'retry_max_attempts',
   'rejoin_after_leave',
@@ -214,6 +224,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ConfigLayer {
     GOSSIP_LOG_LEVEL: 'logLevel',
     GOSSIP_LOG_FORMAT: 'logFormat',
     GOSSIP_DASHBOARD: 'dashboard',
+    GOSSIP_RECONNECT_INTERVAL: 'reconnectIntervalMs',
+    GOSSIP_RECONNECT_TIMEOUT: 'reconnectTimeoutMs',
+    GOSSIP_TOMBSTONE_TIMEOUT: 'tombstoneTimeoutMs',
   };
   for (const [name, field] of Object.entries(map)) {
     const v = env[name];
@@ -239,11 +252,25 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ConfigLayer {
       case 'dashboard':
         layer[field] = parseBool(v, name);
         break;
+      case 'reconnectIntervalMs':
+      case 'reconnectTimeoutMs':
+      case 'tombstoneTimeoutMs':
+        layer[field] = durationOf(v, name);
+        break;
       default:
         layer[field] = v;
     }
   }
   return coerceLayer(layer, 'environment');
+}
+
+/** A Go duration string ("30s", "24h") or a number of milliseconds. */
+export function durationOf(v: unknown, source: string): number {
+  if (typeof v === 'number' && Number.isFinite(v) && v > 0) return v;
+  const ms = typeof v === 'string' ? parseDurationMs(v) : undefined;
+  if (ms === undefined || !(ms > 0))
+    throw new ConfigError(source, `expected a duration such as 5s, 30s or 24h; got ${JSON.stringify(v)}`);
+  return ms;
 }
 
 function parseBool(v: string, source: string): boolean {
@@ -304,6 +331,9 @@ function coerceLayer(layer: Record<string, unknown>, source: string): ConfigLaye
         `in the ${source}, expected an object of string values; got ${JSON.stringify(t)}`,
       );
     }
+  }
+  for (const f of ['reconnectIntervalMs', 'reconnectTimeoutMs', 'tombstoneTimeoutMs'] as const) {
+    if (layer[f] !== undefined) layer[f] = durationOf(layer[f], `${f} in the ${source}`);
   }
   for (const f of ['replay', 'dashboard'] as const) {
     if (layer[f] !== undefined && typeof layer[f] !== 'boolean') {

@@ -83,6 +83,19 @@ describe('agent configuration', () => {
     assert.throws(() => flagsLayer(['--tag', 'x']), /KEY=VALUE/);
   });
 
+  it('durations: flags, env and serf config keys take Go durations', () => {
+    assert.equal(resolveConfig(flagsLayer(['--reconnect-interval', '5s']).layer).reconnectIntervalMs, 5000);
+    assert.equal(
+      resolveConfig(configFromEnv({ GOSSIP_RECONNECT_TIMEOUT: '1h30m' })).reconnectTimeoutMs,
+      5_400_000,
+    );
+    assert.equal(
+      resolveConfig(loadConfigFile(file('d.json', { tombstone_timeout: '24h' }))).tombstoneTimeoutMs,
+      86_400_000,
+    );
+    assert.throws(() => flagsLayer(['--reconnect-interval', 'soon']), /expected a duration such as 5s/);
+  });
+
   it('event handler specs parse as serf does', () => {
     assert.deepEqual(parseHandlerSpec('./all.sh'), [{ event: '*', name: '', command: './all.sh' }]);
     assert.deepEqual(parseHandlerSpec('user:deploy=./d.sh'), [

@@ -6,9 +6,9 @@
  * - 4 agents (2 per side, profile `local`) join and converge: every agent lists 4 alive;
  * - split A|B until each side has declared the other side's nodes failed (so longer than the
  *   suspicion timeout), and each side still lists its own nodes alive;
- * - end the split: the cluster heals by itself (Serf's reconnect to failed members; the agent
- *   has no flag for `reconnectIntervalMs`, so Serf's default 30 s applies and healing takes up
- *   to one interval plus a push-pull), and every agent ends with the same member list, all alive;
+ * - end the split: the cluster heals by itself (Serf's reconnect to failed members, here every
+ *   5 s with `--reconnect-interval 5s`, so healing takes up to one interval plus a push-pull),
+ *   and every agent ends with the same member list, all alive;
  * - a lossy link (a classic-BPF `tc` filter dropping ~20% of the packets each way on side A's
  *   veth) for 20 s: nobody is declared failed.
  *
@@ -50,12 +50,13 @@ describe('partition and heal on real sockets (network namespaces)', {
 
   before(async () => {
     topo = NetnsTopology.create({ sides: { a: 2, b: 2 } });
-    const seed = topo.startAgent('a', 0, { node: 'a1' });
+    const fast = ['--reconnect-interval', '5s'];
+    const seed = topo.startAgent('a', 0, { node: 'a1', extraArgs: fast });
     agents.push(
       seed,
-      topo.startAgent('a', 1, { node: 'a2', join: [seed.addr] }),
-      topo.startAgent('b', 0, { node: 'b1', join: [seed.addr] }),
-      topo.startAgent('b', 1, { node: 'b2', join: [seed.addr] }),
+      topo.startAgent('a', 1, { node: 'a2', join: [seed.addr], extraArgs: fast }),
+      topo.startAgent('b', 0, { node: 'b1', join: [seed.addr], extraArgs: fast }),
+      topo.startAgent('b', 1, { node: 'b2', join: [seed.addr], extraArgs: fast }),
     );
     for (const a of agents) sideOf.set(a.node, a.side.name);
     await Promise.all(agents.map((a) => a.ready()));
@@ -119,7 +120,7 @@ describe('partition and heal on real sockets (network namespaces)', {
     const reconnectsBefore = agents.map((a) => (a.log.match(/attempting reconnect/g) ?? []).length);
     topo.heal();
     const healAt = Date.now();
-    await waitFor('4 alive on every agent after the split ended', allAliveEverywhere, 75_000, 200).catch(
+    await waitFor('4 alive on every agent after the split ended', allAliveEverywhere, 30_000, 200).catch(
       async (e) => {
         throw new Error(`${(e as Error).message}\n${await dump()}`);
       },

@@ -3,6 +3,7 @@ import { Agent } from '../../agent/agent.ts';
 import {
   type ConfigLayer,
   configFromEnv,
+  durationOf,
   loadConfigFile,
   parseTags,
   resolveConfig,
@@ -32,6 +33,9 @@ Options (also GOSSIP_* environment variables and --config-file; flags win):
   --log-level LEVEL        debug, info, warn or error (default info)
   --log-format FORMAT      pretty or json (default pretty)
   --no-dashboard           do not serve the web dashboard
+  --reconnect-interval D   how often to retry failed members, healing partitions (default 30s)
+  --reconnect-timeout D    how long failed members are retried before being reaped (default 24h)
+  --tombstone-timeout D    how long left members are remembered (default 24h)
   --config-file FILE       a JSON config file (our keys or serf's); repeatable
 
 Example:
@@ -58,6 +62,9 @@ export function flagsLayer(args: string[]): { layer: ConfigLayer; configFiles: s
       'log-level': { type: 'string' },
       'log-format': { type: 'string' },
       'no-dashboard': { type: 'boolean' },
+      'reconnect-interval': { type: 'string' },
+      'reconnect-timeout': { type: 'string' },
+      'tombstone-timeout': { type: 'string' },
       'config-file': { type: 'string', multiple: true },
     },
     strict: true,
@@ -79,6 +86,12 @@ export function flagsLayer(args: string[]): { layer: ConfigLayer; configFiles: s
   if (values['log-level'] !== undefined) layer.logLevel = values['log-level'] as ConfigLayer['logLevel'];
   if (values['log-format'] !== undefined) layer.logFormat = values['log-format'] as ConfigLayer['logFormat'];
   if (values['no-dashboard']) layer.dashboard = false;
+  if (values['reconnect-interval'] !== undefined)
+    layer.reconnectIntervalMs = durationOf(values['reconnect-interval'], '--reconnect-interval');
+  if (values['reconnect-timeout'] !== undefined)
+    layer.reconnectTimeoutMs = durationOf(values['reconnect-timeout'], '--reconnect-timeout');
+  if (values['tombstone-timeout'] !== undefined)
+    layer.tombstoneTimeoutMs = durationOf(values['tombstone-timeout'], '--tombstone-timeout');
   return { layer, configFiles: values['config-file'] ?? [] };
 }
 

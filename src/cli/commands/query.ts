@@ -1,21 +1,13 @@
 import { parseArgs } from 'node:util';
+import { parseDurationMs } from '../../agent/duration.ts';
 import { CLIENT_FLAGS, clientFrom } from '../client.ts';
 import { type Command, UsageError } from '../command.ts';
 
 /** Parses Go-style durations ("500ms", "3s", "1m", "1m30s") into milliseconds. */
 export function parseDuration(text: string): number {
-  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
-  let total = 0;
-  let consumed = 0;
-  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
-    const n = Number(m[1]);
-    total += m[2] === 'ms' ? n : m[2] === 's' ? n * 1000 : m[2] === 'm' ? n * 60_000 : n * 3_600_000;
-    consumed += m[0].length;
-  }
-  if (consumed !== text.length || consumed === 0) {
-    throw new UsageError(`"${text}" is not a duration; use e.g. 500ms, 3s, 1m`);
-  }
-  return total;
+  const ms = parseDurationMs(text);
+  if (ms === undefined) throw new UsageError(`"${text}" is not a duration; use e.g. 500ms, 3s, 1m`);
+  return ms;
 }
 
 interface Rec {
