@@ -438,6 +438,10 @@ export class Agent implements AgentApi {
       status: m.status,
       swimStatus: swim?.status ?? (m.status === 'left' ? 'left' : 'dead'),
       incarnation: swim?.incarnation ?? 0,
+      // The clock is monotonic (ms); turn the last SWIM state change into wall time.
+      lastChange: swim
+        ? new Date(Date.now() - (this.#clock.now() - swim.stateChangeAt)).toISOString()
+        : undefined,
       protocol: { max: m.delegate.max, min: m.delegate.min, version: m.delegate.version },
       memberlistProtocol: { max: m.protocol.max, min: m.protocol.min, version: m.protocol.version },
       isLocal: m.name === this.config.nodeName,
@@ -538,6 +542,11 @@ export class Agent implements AgentApi {
       signal,
       ...(q.timeoutMs !== undefined ? { timeoutMs: q.timeoutMs } : {}),
     });
+    const started = performance.now();
+    const stamp = () => ({
+      elapsedMs: Math.round(performance.now() - started),
+      at: new Date().toISOString(),
+    });
     return (async function* () {
       let acks = 0;
       let responses = 0;
@@ -545,10 +554,15 @@ export class Agent implements AgentApi {
         for await (const r of resp) {
           if (r.type === 'ack') {
             acks++;
-            yield { type: 'ack', from: r.from } as const;
+            yield { type: 'ack', from: r.from, ...stamp() } as const;
           } else {
             responses++;
-            yield { type: 'response', from: r.from, payload: new TextDecoder().decode(r.payload) } as const;
+            yield {
+              type: 'response',
+              from: r.from,
+              payload: new TextDecoder().decode(r.payload),
+              ...stamp(),
+            } as const;
           }
         }
       } catch (e) {

@@ -62,8 +62,8 @@ export interface QueryRequest {
 }
 
 export type QueryRecord =
-  | { type: 'ack'; from: string }
-  | { type: 'response'; from: string; payload: string }
+  | { type: 'ack'; from: string; elapsedMs?: number; at?: string }
+  | { type: 'response'; from: string; payload: string; elapsedMs?: number; at?: string }
   | { type: 'done'; acks: number; responses: number };
 
 /** A 4xx/5xx with a JSON message. */
