@@ -35,6 +35,8 @@ export const PROTOCOL_SIM_MAX_NODES = 10_000;
 export const PROTOCOL_SIM_MAX_DURATION_S = 24 * 3600;
 /** Most faults one schedule holds (a bound on the derivation loops). */
 export const MAX_FAULTS = 10_000;
+/** Most one-way links an asymmetric partition blocks (|A| × |B|; the MemoryNetwork allows 10⁶). */
+export const MAX_ASYMMETRIC_LINKS = 250_000;
 
 /** What a scenario is, for `--help` and the derivation. */
 export interface ScenarioSpec {
@@ -119,7 +121,10 @@ export type Fault =
   | { kind: 'crash'; atMs: number; node: number; restartAtMs: number | null }
   /** The node leaves gracefully and shuts down; with `rejoinAtMs` it starts again and rejoins. */
   | { kind: 'leave'; atMs: number; node: number; rejoinAtMs: number | null }
-  /** A node that has never run starts and joins through one of `seeds`. */
+  /**
+   * A node that has never run starts and joins through one of `seeds` (picked at random among
+   * those running then; a failed join is retried through any running node).
+   */
   | { kind: 'join'; atMs: number; node: number; seeds: number[] }
   /** Links between the groups are cut (see {@link PartitionShape}) until `untilMs`. */
   | {
@@ -278,19 +283,15 @@ class Plan {
 
   /** A random node free to be taken down over [from, to), keeping at least two others up. */
   pickVictim(from: number, to: number): number | undefined {
-    const candidates = this.upThrough(from, to).filter((i) => this.#busyUntil[i]! <= from);
-    // Keep two nodes up throughout: count those up through the window that are not the victim.
-    if (this.upThrough(from, to).length <= 2) return undefined;
-    return this.#random.pick(candidates);
+    const up = this.upThrough(from, to);
+    // Keep two nodes up throughout, besides the victim.
+    if (up.length <= 2) return undefined;
+    return this.#random.pick(up.filter((i) => this.#busyUntil[i]! <= from));
   }
 
   markDown(node: number, from: number, to: number): void {
     this.#down[node]!.push([from, to]);
     this.#busyUntil[node] = to;
-  }
-
-  markBusy(node: number, until: number): void {
-    this.#busyUntil[node] = Math.max(this.#busyUntil[node]!, until);
   }
 
   /** Declares that `node` (not yet running) joins at `at`. */
@@ -321,9 +322,9 @@ function drawCrashes(r: Random, plan: Plan, durationMs: number, count: number, r
 }
 
 /** A random split of the nodes up at `at` into group A (size in [1, n/2]) and B (the rest). */
-function drawGroups(r: Random, nodes: number[]): [number[], number[]] {
+function drawGroups(r: Random, nodes: number[], maxA: number): [number[], number[]] {
   const shuffled = r.shuffle([...nodes]);
-  const k = intIn(r, 1, Math.max(1, Math.floor(shuffled.length / 2)));
+  const k = Math.min(maxA, intIn(r, 1, Math.max(1, Math.floor(shuffled.length / 2))));
   const a = shuffled.slice(0, k).sort((x, y) => x - y);
   const b = shuffled.slice(k).sort((x, y) => x - y);
   return [a, b];
@@ -344,7 +345,9 @@ function drawPartitions(r: Random, plan: Plan, durationMs: number, count: number
     } else {
       const all: number[] = [];
       for (let i = 0; i < slots; i++) all.push(i);
-      const [groupA, groupB] = drawGroups(r, all);
+      // An asymmetric cut is one blocked link per (a, b) pair: keep it within the network's bound.
+      const maxA = shapeDraw === 1 ? Math.max(1, Math.floor(MAX_ASYMMETRIC_LINKS / slots)) : slots;
+      const [groupA, groupB] = drawGroups(r, all, maxA);
       plan.add({
         kind: 'partition',
         atMs: t,
@@ -577,7 +580,7 @@ export function describeFault(f: Fault): string {
     case 'leave':
       return `${at}: ${nodeName(f.node)} leaves${f.rejoinAtMs === null ? '' : `, rejoins at ${(f.rejoinAtMs / 1000).toFixed(3)} s`}`;
     case 'join':
-      return `${at}: ${nodeName(f.node)} starts and joins through ${list(f.seeds)}`;
+      return `${at}: ${nodeName(f.node)} starts and joins through ${f.seeds.length > 1 ? 'one of ' : ''}${list(f.seeds)}`;
     case 'partition':
       return `${at}: ${f.shape} partition [${list(f.groupA)}] ${f.shape === 'symmetric' ? '<-/->' : '-/->'} [${list(f.groupB)}] until ${(f.untilMs / 1000).toFixed(3)} s`;
     case 'isolate':
