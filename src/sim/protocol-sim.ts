@@ -103,6 +103,8 @@ export interface ProtocolSimProgress {
   phase: ProtocolSimPhase;
   /** Virtual time now, ms. */
   nowMs: number;
+  /** When the phase started, ms. */
+  phaseStartMs: number;
   /** When the phase ends at the latest, ms. */
   phaseEndMs: number;
   /** Events run so far. */
@@ -235,6 +237,7 @@ export class ProtocolSim {
   readonly #isObserving: boolean;
   #steps = 0;
   #phase: ProtocolSimPhase = 'bootstrap';
+  #phaseStartMs = 0;
   #phaseEndMs = 0;
   readonly #pollMs: number;
   #lastChangeMs = 0;
@@ -433,6 +436,7 @@ export class ProtocolSim {
     return {
       phase: this.#phase,
       nowMs: this.clock.now(),
+      phaseStartMs: this.#phaseStartMs,
       phaseEndMs: this.#phaseEndMs,
       events: this.#steps + this.cluster.packetsHandled,
       running: this.cluster.running().length,
@@ -473,6 +477,7 @@ export class ProtocolSim {
     this.#phase = 'safety';
     this.#isSettled = false;
     const start = this.clock.now();
+    this.#phaseStartMs = start;
     this.#safetyStartMs = start;
     this.#loadStart = this.cluster.nodes.map((node) => ({ sent: node.sent(), upMs: node.upMs(start) }));
     this.faults.begin(start);
@@ -484,6 +489,7 @@ export class ProtocolSim {
   async liveness(): Promise<void> {
     this.#phase = 'liveness';
     const start = this.clock.now();
+    this.#phaseStartMs = start;
     this.#livenessStartMs = start;
     this.faults.healAll();
     const bound = convergenceBoundMs(this.params);

@@ -533,7 +533,7 @@ function scenarioProgress(io: CommandIo, isEnabled: boolean): ((p: ProtocolSimPr
     if (now - last < PROGRESS_INTERVAL_MS) return;
     last = now;
     io.stderr(
-      `\r\x1b[K${p.phase}: ${(p.nowMs / 1000).toFixed(1)} of ${(p.phaseEndMs / 1000).toFixed(1)} s simulated, ` +
+      `\r\x1b[K${p.phase}: ${((p.nowMs - p.phaseStartMs) / 1000).toFixed(1)} of at most ${((p.phaseEndMs - p.phaseStartMs) / 1000).toFixed(1)} s simulated, ` +
         `${p.running} nodes running, ${p.events} events`,
     );
   };
