@@ -282,6 +282,31 @@ async function timeUntil(
   );
 }
 
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
+/** CPU time (user + system) a process has used, in ms, from /proc/PID/stat. */
+function cpuMs(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Mean CPU ms per process between two readings (processes read both times only). */
+function meanCpuDelta(before: (number | undefined)[], after: (number | undefined)[]): number | null {
+  const d: number[] = [];
+  for (let i = 0; i < before.length; i++) {
+    const a = before[i];
+    const b = after[i];
+    if (a !== undefined && b !== undefined) d.push(b - a);
+  }
+  return d.length ? d.reduce((x, y) => x + y, 0) / d.length : null;
+}
+
 function vmRssKiB(pid: number): number | undefined {
   try {
     const m = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -320,6 +345,9 @@ interface ClusterResult {
   joinCallsMs: number;
   joinMs: number | null;
   rssKiB: number[];
+  /** Mean CPU ms per agent per second while idle (the settle period), and over the join phase. */
+  idleCpuMsPerS: number | null;
+  joinCpuMs: number | null;
   crashMs: number | null;
   leaveMs: number | null;
   /** Observers that listed the leaver `failed` before `left` (a leave mistaken for a crash). */
@@ -342,6 +370,8 @@ async function runCluster(
     joinCallsMs: 0,
     joinMs: null,
     rssKiB: [],
+    idleCpuMsPerS: null,
+    joinCpuMs: null,
     crashMs: null,
     leaveMs: null,
     failedBeforeLeft: 0,
@@ -351,7 +381,12 @@ async function runCluster(
     // Ready means answering the same request we poll with, on both sides (for ours this also
     // takes the first-request cost of a fresh Node process off the clock).
     await Promise.all(nodes.map((x) => x.members()));
+    const cpuIdle0 = nodes.map((x) => cpuMs(x.pid));
+    const tIdle = performance.now();
     await sleep(o.settleMs);
+    const cpuJoin0 = nodes.map((x) => cpuMs(x.pid));
+    const idle = meanCpuDelta(cpuIdle0, cpuJoin0);
+    if (idle !== null && o.settleMs > 0) r.idleCpuMsPerS = (idle * 1000) / (performance.now() - tIdle);
     const names = nodes.map((x) => x.name);
     const seed = nodes[0]!;
     // Join: everyone but the seed, at once.
@@ -367,6 +402,10 @@ async function runCluster(
         joins,
       ]);
       r.joinMs = Math.max(...times);
+      r.joinCpuMs = meanCpuDelta(
+        cpuJoin0,
+        nodes.map((x) => cpuMs(x.pid)),
+      );
     } catch (e) {
       r.errors.push(`join: ${(e as Error).message}`);
       return r;
@@ -468,6 +507,8 @@ interface SideSummary {
   leaveMsWorst: number | null;
   rssMiBMedian: number | null;
   rssMiBMax: number | null;
+  idleCpuMsPerSMedian: number | null;
+  joinCpuMsMedian: number | null;
   /** Leaves in which at least one observer listed the leaver failed before left. */
   leavesSeenFailedFirst: number;
   errors: string[];
@@ -488,6 +529,8 @@ function summarise(rs: ClusterResult[]): SideSummary {
     leaveMsWorst: worst(pick((r) => r.leaveMs)),
     rssMiBMedian: median(rss),
     rssMiBMax: worst(rss),
+    idleCpuMsPerSMedian: median(pick((r) => r.idleCpuMsPerS)),
+    joinCpuMsMedian: median(pick((r) => r.joinCpuMs)),
     leavesSeenFailedFirst: rs.filter((r) => r.failedBeforeLeft > 0).length,
     errors: rs.flatMap((r) => r.errors),
   };
@@ -502,7 +545,9 @@ interface SizeResult {
   ratio: Record<string, number | null>;
 }
 
-const ROWS: [keyof SideSummary, string, 'ms' | 'MiB'][] = [
+type Unit = 'ms' | 'MiB' | 'ms/s';
+
+const ROWS: [keyof SideSummary, string, Unit][] = [
   ['joinMsMedian', 'join convergence, median', 'ms'],
   ['joinMsWorst', 'join convergence, worst', 'ms'],
   ['crashMsMedian', 'crash detection (kill -9), median', 'ms'],
@@ -511,6 +556,8 @@ const ROWS: [keyof SideSummary, string, 'ms' | 'MiB'][] = [
   ['leaveMsWorst', 'leave propagation, worst', 'ms'],
   ['rssMiBMedian', 'RSS per agent, median', 'MiB'],
   ['rssMiBMax', 'RSS per agent, max', 'MiB'],
+  ['idleCpuMsPerSMedian', 'CPU per agent, idle', 'ms/s'],
+  ['joinCpuMsMedian', 'CPU per agent, join until converged', 'ms'],
   ['startupMsMedian', 'start-up of all N (not in the times)', 'ms'],
 ];
 
@@ -519,8 +566,8 @@ function ratioOf(a: number | null, b: number | null): number | null {
 }
 
 function printSize(s: SizeResult): void {
-  const fmt = (v: unknown, unit: 'ms' | 'MiB') =>
-    typeof v !== 'number' ? '—' : unit === 'ms' ? `${Math.round(v)} ms` : `${v.toFixed(1)} MiB`;
+  const fmt = (v: unknown, unit: Unit) =>
+    typeof v !== 'number' ? '—' : unit === 'ms' ? `${Math.round(v)} ms` : `${v.toFixed(1)} ${unit}`;
   const header = ['metric', 'ours (gossip)', 'serf', 'ours/serf'];
   const body = ROWS.map(([k, label, unit]) => [
     label,
