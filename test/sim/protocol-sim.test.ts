@@ -72,6 +72,23 @@ describe('protocol simulator: randomized sweep', () => {
   });
 });
 
+describe('protocol simulator: known findings', () => {
+  // Found by the sweep (seed 2341 of 1000-3000). n2 comes back from a 22 s isolation holding
+  // every other member dead; n4 restarts and joins through it, then n6 starts and joins
+  // through it too. n2's push-pull lists n0, n5, ... as dead, and memberlist's mergeState
+  // turns remote dead/suspect entries into a suspicion of members it knows, dropping the
+  // ones it does not: n6 never learns their addresses. n2 and n4 then crash before Serf's
+  // reconnect loop has bridged the two sides; n6 retries only the members it saw fail (n2,
+  // n4), and the main side never heard of n6. The split is permanent: a liveness gap
+  // memberlist and Serf share, not a broken safety invariant.
+  it('a node that joined through an isolated member that then died finds the cluster (seed 2341)', {
+    todo: 'liveness gap: a joiner stranded on a dead island; see the comment above',
+  }, async () => {
+    const r = await runProtocolSim({ scenario: 'random', seed: 2341, nodes: 6, durationS: 60 });
+    assert.ok(r.isOk, r.convergence.reason ?? JSON.stringify(r.violations));
+  });
+});
+
 describe('protocol simulator: scenarios and determinism', () => {
   it('runs every scenario on a small cluster with every invariant holding', async () => {
     for (const scenario of SCENARIO_NAMES) {
