@@ -128,9 +128,19 @@ export function handleNodeLeave(core: SerfCore, n: MlMember): void {
       core.leftMembers.set(member.name, member);
       break;
     case 'alive':
-      member.status = 'failed';
-      member.leaveTime = core.clock.now();
-      core.failedMembers.set(member.name, member);
+      // memberlist's "left" is the node's own dead message (From == Node): it announced its
+      // departure, so it left, even when its leave intent lost a race to a push-pull's join
+      // intent at the same Lamport time (Serf 0.9.4 reports such a node failed for a while;
+      // later Serf uses memberlist's state the same way).
+      if (n.status === 'left') {
+        member.status = 'left';
+        member.leaveTime = core.clock.now();
+        core.leftMembers.set(member.name, member);
+      } else {
+        member.status = 'failed';
+        member.leaveTime = core.clock.now();
+        core.failedMembers.set(member.name, member);
+      }
       break;
     default:
       core.log.warn('serf: leave for a member that is already gone', { node: n.name, status: member.status });

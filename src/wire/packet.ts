@@ -88,7 +88,11 @@ export function decodePacket(
       out.encrypted = true;
       out.keyIndex = dec.value.keyIndex;
     } else if (options.verifyIncoming ?? true) {
-      return dec;
+      // Whatever failed inside the envelope (version byte, length, tag), the packet is not an
+      // authentic one: count it as such, keeping the precise cause in the detail.
+      return dec.reason === 'auth-failed'
+        ? dec
+        : fail('auth-failed', `not an authentic encrypted packet: ${dec.detail}`);
     }
   }
   if (plain.length >= 1 && plain[0] === MessageType.hasCrc) {

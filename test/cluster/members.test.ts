@@ -85,11 +85,14 @@ describe('Serf members and intents', () => {
     await sim.close();
   });
 
-  it('a leave intent that arrives after the failure still makes the member left (via push-pull)', async () => {
+  it('a member whose leave intent was lost is still left, not failed, when memberlist sees it leave', async () => {
+    // memberlist's dead-from-itself says the node announced its own departure. Serf 0.9.4
+    // reports such a member failed until a push-pull brings its leave; we report it left at
+    // once (this race is common when a push-pull's join intent shadows the leave intent).
     const sim = new SerfSim(14);
     let dropLeaves = false;
     const nodes: SimNode[] = [];
-    // n0 misses the leave intent: neither gossip nor a push-pull brings it (until re-enabled).
+    // n0 misses the leave intent: neither gossip nor a push-pull brings it.
     nodes.push(sim.add('n0', { messageFilter: (t) => dropLeaves && (t === 'leave' || t === 'pushPull') }));
     for (let i = 1; i < 4; i++) nodes.push(sim.add(`n${i}`));
     for (const n of nodes.slice(1)) await sim.drive(n.serf.join([nodes[0]!.addr]));
@@ -98,16 +101,40 @@ describe('Serf members and intents', () => {
     dropLeaves = true;
     await sim.drive(nodes[3]!.serf.leave());
     await nodes[3]!.serf.shutdown();
-    await sim.waitFor('n0 sees n3 gone', () => nodes[0]!.serf.member('n3')?.status === 'failed', 10_000);
+    await sim.waitFor('n0 sees n3 gone', () => nodes[0]!.serf.member('n3')?.status === 'left', 10_000);
     assert.equal(nodes[1]!.serf.member('n3')?.status, 'left');
     dropLeaves = false;
-    // The next push-pull carries n3 in LeftMembers: a leave intent one tick after its status time.
-    await sim.waitFor('n0 learns it left', () => nodes[0]!.serf.member('n3')?.status === 'left', 90_000);
+    await sim.run(40_000);
     assert.deepEqual(
       log.filter((l) => l.includes(':n3:')),
-      ['member-failed:n3:failed', 'member-leave:n3:left'],
+      ['member-leave:n3:left'],
+      'never reported failed',
     );
     await sim.close();
+  });
+
+  it('a node that leaves right after joining is seen left, never failed (20 seeds)', async () => {
+    // The race: the joiner's early push-pulls carry its status time, which becomes a join
+    // intent at the same Lamport time as its later leave intent; the leave intent is then
+    // ignored as old news, and only memberlist's own leave notice says it left.
+    for (let seed = 100; seed < 120; seed++) {
+      const sim = new SerfSim(seed);
+      const nodes = await sim.cluster(4);
+      const logs = nodes.map((n) => record(n));
+      const late = sim.add('late');
+      await sim.drive(late.serf.join([nodes[0]!.addr]));
+      await sim.run(1000);
+      await sim.drive(late.serf.leave());
+      await late.serf.shutdown();
+      await sim.waitFor(
+        'everyone sees late left',
+        () => nodes.every((n) => n.serf.member('late')?.status === 'left'),
+        30_000,
+      );
+      for (const log of logs)
+        assert.ok(!log.some((l) => l.startsWith('member-failed:late')), `seed ${seed}: ${log.join(' ')}`);
+      await sim.close();
+    }
   });
 
   it('an intent that arrives before the member is buffered and applied when it joins', async () => {
