@@ -13,12 +13,14 @@
  * everything from `/v1/` with the token), so they can be served without the token: a browser
  * cannot put one on the `<script>` request of a page opened as `/?token=...`.
  */
+
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { ConfigError } from '../errors.ts';
+import { PACKAGE_ROOT } from '../package-root.ts';
 
 /** One file of the dashboard, as the HTTP server sends it. */
 export interface DashboardAsset {
@@ -35,7 +37,7 @@ export interface DashboardAsset {
 export type DashboardAssets = ReadonlyMap<string, DashboardAsset>;
 
 /** Where `npm run build:web` writes the dashboard: `web/dist` at the package root. */
-export const DASHBOARD_DIST_DIR = fileURLToPath(new URL('../../web/dist/', import.meta.url));
+export const DASHBOARD_DIST_DIR = join(PACKAGE_ROOT, 'web', 'dist');
 
 /** Most files loaded; a build has a handful. More means a wrong directory. */
 export const DASHBOARD_MAX_FILES = 200;
