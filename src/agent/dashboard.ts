@@ -37,7 +37,7 @@ export interface DashboardAsset {
 export type DashboardAssets = ReadonlyMap<string, DashboardAsset>;
 
 /** Where `npm run build:web` writes the dashboard: `web/dist` at the package root. */
-export const DASHBOARD_DIST_DIR = join(PACKAGE_ROOT, 'web', 'dist');
+export const DASHBOARD_DIST_DIR = `${join(PACKAGE_ROOT, 'web', 'dist')}${sep}`;
 
 /** Most files loaded; a build has a handful. More means a wrong directory. */
 export const DASHBOARD_MAX_FILES = 200;
