@@ -1,6 +1,6 @@
 /**
  * Our internal-query answers are byte-identical to what real agents sent (vectors captured from
- * serf 0.9.4, `../shared/spec/vectors`): a raw querier on the in-memory network sends the
+ * serf 0.9.4, `test/vectors`): a raw querier on the in-memory network sends the
  * captured query to one of our nodes (same node name, query ID and Lamport time) and compares
  * the response message it gets back with the captured one — `_serf_conflict` (`0x06 | Member`),
  * `_serf_remove-key` success and refusal, and `_serf_list-keys`.
@@ -12,6 +12,7 @@ import { Keyring } from '../../src/wire/crypto.ts';
 import { encodeMessage } from '../../src/wire/memberlist.ts';
 import { decodePacket, encodePacket } from '../../src/wire/packet.ts';
 import { encodeSerfMessage, type MessageQuery } from '../../src/wire/serf.ts';
+import { VECTOR_DIR as VECTOR_DIR_PATH } from '../support/vectors.ts';
 import { allAlive, SerfSim } from './harness.ts';
 
 interface Vector {
@@ -23,7 +24,7 @@ interface Vector {
   };
 }
 
-const VECTOR_DIR = new URL('../../../shared/spec/vectors/', import.meta.url);
+const VECTOR_DIR = new URL(`file://${VECTOR_DIR_PATH}`);
 const load = (file: string): Vector[] =>
   JSON.parse(readFileSync(new URL(file, VECTOR_DIR), 'utf8')) as Vector[];
 const find = (file: string, name: string): Vector => {

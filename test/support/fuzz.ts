@@ -1,11 +1,12 @@
 /**
  * Seeded fuzz inputs for the wire decoders, shared by the decoder fuzz test
  * (test/wire/fuzz.test.ts) and the live-agent fuzz test (test/interop/agent-fuzz.test.ts):
- * the captured vectors of /work/shared/spec/vectors plus packets our encoder makes, and a
+ * the captured vectors (test/vectors) plus packets our encoder makes, and a
  * mutator (bit flips, truncations, length fields pointing past the end, 255-part compounds,
  * deep nesting, junk after the compression and encryption type bytes, empty decompressed
  * payloads, splices).
  */
+
 import { readFileSync } from 'node:fs';
 import type { SeededRandom } from '../../src/runtime/random.ts';
 import {
@@ -19,6 +20,7 @@ import {
   type Keyring,
   MessageType,
 } from '../../src/wire/index.ts';
+import { VECTOR_DIR } from './vectors.ts';
 
 /** The vector files, in the order the corpus reads them. */
 export const VECTOR_FILES = ['memberlist', 'serf', 'encrypted', 'extra', 'interop-active'] as const;
@@ -33,7 +35,7 @@ export interface CapturedVector {
 /** Every captured vector, as bytes. */
 export function capturedVectors(): CapturedVector[] {
   const out: CapturedVector[] = [];
-  const dir = new URL('../../../shared/spec/vectors/', import.meta.url);
+  const dir = new URL(`file://${VECTOR_DIR}`);
   for (const f of VECTOR_FILES) {
     for (const v of JSON.parse(readFileSync(new URL(`${f}.json`, dir), 'utf8')) as {
       name: string;

@@ -1,20 +1,14 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { crc32 } from '../../src/wire/crc32.ts';
+import { VECTOR_DIR } from '../support/vectors.ts';
 
-/** The captured vectors live in shared/ beside the repository (the CI lays a copy there too). */
+/** The captured vectors (a copy in the repository, test/vectors). */
 function vectorsDir(): string {
-  const candidates = [
-    process.env['GOSSIP_VECTORS_DIR'],
-    fileURLToPath(new URL('../../../shared/spec/vectors/', import.meta.url)),
-    '/work/shared/spec/vectors/',
-  ];
-  for (const c of candidates) if (c && existsSync(c)) return c;
-  throw new Error(`test vectors not found; tried ${candidates.filter(Boolean).join(', ')}`);
+  return VECTOR_DIR;
 }
 
 interface Vector {

@@ -11,9 +11,11 @@ import {
   Keyring,
   KeyringError,
 } from '../../src/wire/crypto.ts';
-import { MAX_PUSH_STATE_BYTES } from '../../src/wire/limits.ts';
 
-const VECTOR_DIR = '/work/shared/spec/vectors';
+import { MAX_PUSH_STATE_BYTES } from '../../src/wire/limits.ts';
+import { VECTOR_DIR as VECTOR_DIR_PATH } from '../support/vectors.ts';
+
+const VECTOR_DIR = VECTOR_DIR_PATH.replace(/\/$/, '');
 
 interface EncryptionInfo {
   version: number;

@@ -1,25 +1,19 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { MAX_DECOMPRESSED_STREAM_BYTES } from '../../src/wire/limits.ts';
 import { lzwCompress, lzwDecompress } from '../../src/wire/lzw.ts';
+import { VECTOR_DIR } from '../support/vectors.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
 
-/** The captured vectors live in shared/ beside the repository (the CI lays a copy there too). */
+/** The captured vectors (a copy in the repository, test/vectors). */
 function vectorsDir(): string {
-  const candidates = [
-    process.env['GOSSIP_VECTORS_DIR'],
-    fileURLToPath(new URL('../../../shared/spec/vectors/', import.meta.url)),
-    '/work/shared/spec/vectors/',
-  ];
-  for (const c of candidates) if (c && existsSync(c)) return c;
-  throw new Error(`test vectors not found; tried ${candidates.filter(Boolean).join(', ')}`);
+  return VECTOR_DIR;
 }
 
 interface Vector {

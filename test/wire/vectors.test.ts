@@ -1,5 +1,5 @@
 /**
- * Every captured vector in ../shared/spec/vectors decodes to the documented fields, and
+ * Every captured vector in test/vectors decodes to the documented fields, and
  * re-encodes to the identical bytes (struct bodies, Serf messages, LZW streams, push-pull
  * states). Encrypted vectors decrypt with the keys the capture used; their envelopes cannot be
  * reproduced (random nonces) and are covered by round trips in crypto.test.ts.
@@ -27,8 +27,9 @@ import {
   MessageType,
   splitCompound,
 } from '../../src/wire/index.ts';
+import { VECTOR_DIR as VECTOR_DIR_PATH } from '../support/vectors.ts';
 
-const VECTOR_DIR = new URL('../../../shared/spec/vectors/', import.meta.url);
+const VECTOR_DIR = new URL(`file://${VECTOR_DIR_PATH}`);
 const FILES = ['memberlist', 'serf', 'encrypted', 'extra', 'interop-active'];
 
 // biome-ignore lint/suspicious/noExplicitAny: vectors are free-form JSON
