@@ -110,9 +110,18 @@ export class SerfAgent {
   /** Starts an agent and waits until its RPC answers. */
   static async start(options: SerfAgentOptions): Promise<SerfAgent> {
     const host = options.host ?? '127.0.0.1';
-    const agent = new SerfAgent(options.node, host, await freePort(host), await freePort());
-    await agent.#spawn(options);
-    return agent;
+    // Tests run two files at once, each starting agents: a port found free can be taken before
+    // the agent binds it. Retry with fresh ports when that happens.
+    for (let attempt = 1; ; attempt++) {
+      const agent = new SerfAgent(options.node, host, await freePort(host), await freePort());
+      try {
+        await agent.#spawn(options);
+        return agent;
+      } catch (e) {
+        await agent.stop();
+        if (attempt >= 5 || !/address already in use/.test(String(e))) throw e;
+      }
+    }
   }
 
   async #spawn(options: SerfAgentOptions): Promise<void> {
