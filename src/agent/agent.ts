@@ -572,6 +572,17 @@ export class Agent implements AgentApi {
     })();
   }
 
+  rtt(a: string, b: string | undefined): { a: string; b: string; rttMs: number } | string {
+    const other = b ?? this.config.nodeName;
+    for (const n of [a, other]) {
+      if (this.serf.member(n) === undefined) return `no member named "${n}"`;
+      if (this.serf.memberCoordinate(n) === undefined) {
+        return `no network coordinate for "${n}" yet (coordinates come with probe acks; try again in a few seconds)`;
+      }
+    }
+    return { a, b: other, rttMs: this.serf.estimateRttMs(a, other)! };
+  }
+
   async listKeys(): Promise<unknown> {
     return this.serf.keyManager.listKeys();
   }

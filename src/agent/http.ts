@@ -26,6 +26,8 @@ export interface AgentApi {
   leave(): Promise<void>;
   userEvent(name: string, payload: Uint8Array, coalesce: boolean): number;
   query(q: QueryRequest, signal: AbortSignal): AsyncIterable<QueryRecord>;
+  /** Estimated RTT between two members from their network coordinates (ms), or an error message. */
+  rtt(a: string, b: string | undefined): { a: string; b: string; rttMs: number } | string;
   listKeys(): Promise<unknown>;
   keyOp(op: 'install' | 'use' | 'remove', key: string): Promise<unknown>;
   setTags(set: Record<string, string>, del: string[]): Promise<Record<string, string>>;
@@ -199,6 +201,13 @@ export function createHttpApp(api: AgentApi, token: string | undefined): Hono {
     return c.json(m);
   });
   app.get('/v1/agent', (c) => c.json(api.self()));
+  const rtt = (a: string, b: string | undefined) => {
+    const r = api.rtt(a, b);
+    if (typeof r === 'string') throw new HttpError(404, r);
+    return r;
+  };
+  app.get('/v1/rtt/:a', (c) => c.json(rtt(c.req.param('a'), undefined)));
+  app.get('/v1/rtt/:a/:b', (c) => c.json(rtt(c.req.param('a'), c.req.param('b'))));
   app.get('/v1/info', (c) => c.json(api.info()));
 
   app.post('/v1/join', async (c) => {

@@ -18,6 +18,7 @@ const commands: Record<string, () => Promise<{ command: Command }>> = {
   tags: () => import('./commands/tags.ts'),
   monitor: () => import('./commands/monitor.ts'),
   info: () => import('./commands/info.ts'),
+  rtt: () => import('./commands/rtt.ts'),
   keygen: () => import('./commands/keygen.ts'),
   sim: () => import('./commands/sim.ts'),
 };

@@ -10,6 +10,7 @@
  *
  * Every collection here has a named bound; exceeding it is a counted, logged drop.
  */
+
 import type { Logger } from '../log.ts';
 import type { Memberlist } from '../membership/memberlist.ts';
 import { TransmitLimitedQueue } from '../membership/queue.ts';
@@ -18,7 +19,8 @@ import { TypedEmitter } from '../runtime/emitter.ts';
 import type { Random } from '../runtime/random.ts';
 import type { Keyring } from '../wire/crypto.ts';
 import { ipToString } from '../wire/ip.ts';
-import type { SerfMessageTypeName } from '../wire/serf.ts';
+import type { Coordinate, SerfMessageTypeName } from '../wire/serf.ts';
+import { CoordinateClient } from './coordinate.ts';
 import { LamportClock, type LamportTime } from './lamport.ts';
 import type { SerfOptions } from './options.ts';
 import type { Query, QueryResponse } from './query.ts';
@@ -100,6 +102,8 @@ export interface SerfStats {
   /** Failed members that came back within `flapTimeoutMs`. */
   flaps: number;
   reconnectAttempts: number;
+  /** Join intents this node broadcast about itself (joins and refutations). */
+  joinIntentsSent: number;
   /** Broadcasts dropped by queue pruning (filled in by `Serf.stats()`). */
   queuePruned: number;
 }
@@ -117,6 +121,7 @@ function newStats(): SerfStats {
     relaysForwarded: 0,
     flaps: 0,
     reconnectAttempts: 0,
+    joinIntentsSent: 0,
     queuePruned: 0,
   };
 }
@@ -187,6 +192,12 @@ export class SerfCore {
   internalQueryHandler: ((query: Query) => void) | undefined;
   /** Whether a name-conflict vote about our name is running (one at a time). */
   resolvingConflict = false;
+  /** The newest leave intent about ourselves we refuted (each is refuted once). */
+  lastRefutedLeave: LamportTime = 0;
+  /** Our Vivaldi coordinate client, unless coordinates are disabled. */
+  readonly coordClient: CoordinateClient | undefined;
+  /** The last coordinate each member sent us in an ack (ours included). Bounded by the members. */
+  readonly coordCache = new Map<string, Coordinate>();
   /**
    * Timers to cancel at shutdown: the three periodic ones, plus one per member being pruned
    * (so bounded by {@link MAX_MEMBERS}).
@@ -203,6 +214,8 @@ export class SerfCore {
     this.keyring = deps.keyring;
     this.messageFilter = deps.messageFilter;
     const o = this.opts;
+    this.coordClient = o.disableCoordinates ? undefined : new CoordinateClient(this.random.fork());
+    if (this.coordClient) this.coordCache.set(this.name, this.coordClient.coordinate);
     const depth = o.minQueueDepth > 0 ? DYNAMIC_QUEUE_HARD_CAP : o.maxQueueDepth;
     const mult = () => this.ml.options.retransmitMult;
     const numNodes = () => this.members.size;

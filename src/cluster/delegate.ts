@@ -16,7 +16,9 @@ import type { Addr } from '../transport/transport.ts';
 import { META_MAX_BYTES } from '../wire/limits.ts';
 import { MsgpackWriter } from '../wire/msgpack.ts';
 import {
+  decodePingPayload,
   decodeSerfMessage,
+  encodePingPayload,
   encodeSerfMessage,
   encodeTags,
   type MessagePushPull,
@@ -86,7 +88,35 @@ export function serfDelegate(core: SerfCore, hooks: DelegateHooks): MemberlistDe
     localState: () => localState(core),
     mergeRemoteState: (state, join) => mergeRemoteState(core, state, join),
     notifyConflict: (existing, other) => hooks.onConflict(existing, other),
+    ...(core.coordClient
+      ? {
+          ackPayload: () => encodePingPayload(core.coordClient!.coordinate),
+          notifyPingComplete: (peer: MlMember, rttMs: number, payload: Uint8Array | null) =>
+            notifyPingComplete(core, peer, rttMs, payload),
+        }
+      : {}),
   };
+}
+
+/**
+ * A probe came back (Serf's ping delegate): the ack carries the peer's coordinate; fold it and
+ * the RTT into ours. An empty payload (a node without coordinates) is ignored, as Serf does.
+ */
+function notifyPingComplete(core: SerfCore, peer: MlMember, rttMs: number, payload: Uint8Array | null): void {
+  const client = core.coordClient;
+  if (!client || payload === null || payload.length === 0) return;
+  const decoded = decodePingPayload(payload);
+  if (!decoded.ok) {
+    core.log.debug('serf: bad coordinate in an ack', { node: peer.name, reason: decoded.detail });
+    return;
+  }
+  const result = client.update(peer.name, decoded.value, rttMs / 1000);
+  if (typeof result === 'string') {
+    core.log.debug('serf: rejected a coordinate', { node: peer.name, reason: result });
+    return;
+  }
+  if (core.members.has(peer.name)) core.coordCache.set(peer.name, decoded.value);
+  core.coordCache.set(core.name, result);
 }
 
 /** One inbound Serf message (Serf `NotifyMsg`); accepted intents, events and queries are re-gossiped. */

@@ -10,6 +10,16 @@ export {
   UserEventCoalescer,
 } from './coalesce.ts';
 export {
+  CoordinateClient,
+  type CoordinateConfig,
+  defaultCoordinateConfig,
+  distanceSeconds,
+  isValidCoordinate,
+  MAX_FILTERED_NODES,
+  MAX_RTT_SECONDS,
+  newCoordinate,
+} from './coordinate.ts';
+export {
   DYNAMIC_QUEUE_HARD_CAP,
   MAX_EVENTS_PER_LTIME,
   MAX_MEMBERS,

@@ -198,13 +198,19 @@ export function handleNodeLeaveIntent(core: SerfCore, msg: MessageLeave): boolea
   core.memberClock.witness(msg.lTime);
   const member = core.members.get(msg.node);
   if (member === undefined) return upsertIntent(core, msg.node, 'leave', msg.lTime);
-  if (msg.lTime <= member.statusLTime) return false;
   if (msg.node === core.name && core.state === 'alive') {
-    // Someone says we are leaving and we are not: refute with a newer join.
-    core.log.debug('serf: refuting an old leave intent about ourselves');
-    broadcastJoin(core, core.memberClock.time());
+    // Someone says we are leaving and we are not: refute with a newer join — also when the
+    // intent is not newer than our own status time. Serf 0.9.4 ignores such an intent here,
+    // but a member whose view of us is older accepted it and would hold us "leaving" forever
+    // (found by the seeded cluster tests). Once per leave time, so copies do not echo.
+    if (msg.lTime > core.lastRefutedLeave) {
+      core.lastRefutedLeave = msg.lTime;
+      core.log.debug('serf: refuting a leave intent about ourselves');
+      broadcastJoin(core, core.memberClock.time());
+    }
     return false;
   }
+  if (msg.lTime <= member.statusLTime) return false;
   // Record the time even when the status stays, so the same leave is not re-gossiped forever
   // (hashicorp/consul#8179).
   member.statusLTime = msg.lTime;
@@ -249,6 +255,8 @@ function prune(core: SerfCore, member: MemberState): void {
 /** Forgets a member entirely and emits member-reap. */
 export function eraseNode(core: SerfCore, member: MemberState): void {
   core.members.delete(member.name);
+  core.coordClient?.forgetNode(member.name);
+  core.coordCache.delete(member.name);
   core.failedMembers.delete(member.name);
   core.leftMembers.delete(member.name);
   emitMember(core, 'member-reap', member);
@@ -259,6 +267,7 @@ export function broadcastJoin(core: SerfCore, lTime: LamportTime): void {
   const msg: MessageJoin = { lTime, node: core.name };
   core.memberClock.witness(lTime);
   handleNodeJoinIntent(core, msg);
+  core.stats.joinIntentsSent++;
   core.intentQueue.queue(encodeSerfMessage({ type: 'join', body: msg }));
 }
 

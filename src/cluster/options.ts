@@ -115,6 +115,12 @@ export interface SerfOptions {
    * @default true
    */
   enableNameConflictResolution: boolean;
+  /**
+   * Do not keep a Vivaldi network coordinate (none in our acks, none learned from others'), as
+   * Serf's `DisableCoordinates`. With coordinates on, serf agents can estimate RTTs to us.
+   * @default false
+   */
+  disableCoordinates: boolean;
 }
 
 /** Serf's `DefaultConfig()`, with the agent's protocol version (5). */
@@ -140,6 +146,7 @@ export function defaultSerfOptions(): SerfOptions {
     querySizeLimit: 1024,
     userEventSizeLimit: 512,
     enableNameConflictResolution: true,
+    disableCoordinates: false,
   };
 }
 
@@ -195,6 +202,12 @@ export function resolveSerfOptions(overrides: Partial<SerfOptions> = {}): SerfOp
     if (typeof v !== 'number' || !ok(v)) {
       throw new ConfigError(field, `expected ${expected}; got ${JSON.stringify(v)}`);
     }
+  }
+  if (typeof o.disableCoordinates !== 'boolean') {
+    throw new ConfigError(
+      'disableCoordinates',
+      `expected true or false; got ${JSON.stringify(o.disableCoordinates)}`,
+    );
   }
   if (typeof o.enableNameConflictResolution !== 'boolean') {
     throw new ConfigError(

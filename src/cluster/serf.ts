@@ -18,6 +18,7 @@
  * Construction does no I/O; `start()` starts memberlist and Serf's reaper, reconnect and
  * queue-check timers on the injected clock. Long operations take an `AbortSignal`.
  */
+
 import { ConfigError, StateError, TimeoutError } from '../errors.ts';
 import { type Logger, safeLogger, silentLogger } from '../log.ts';
 import { Memberlist, type MemberlistInit } from '../membership/memberlist.ts';
@@ -30,8 +31,10 @@ import { type Random, SeededRandom } from '../runtime/random.ts';
 import { secureSeed } from '../runtime/seed.ts';
 import type { Transport } from '../transport/transport.ts';
 import type { Keyring } from '../wire/crypto.ts';
+import type { Coordinate } from '../wire/serf.ts';
 import { encodeSerfMessage, type MessageLeave, type SerfMessageTypeName } from '../wire/serf.ts';
 import { checkQueues } from './broadcasts.ts';
+import { distanceSeconds } from './coordinate.ts';
 import { SerfCore, type SerfState, type SerfStats, toSerfMember } from './core.ts';
 import { serfDelegate, tagsToMeta } from './delegate.ts';
 import { sendUserEvent } from './events.ts';
@@ -537,6 +540,26 @@ export class Serf {
   }
 
   /** Every member Serf knows, with its status (failed and left ones too, until reaped). */
+  /** Our Vivaldi network coordinate, or undefined with `disableCoordinates`. */
+  get coordinate(): Coordinate | undefined {
+    return this.#core.coordClient?.coordinate;
+  }
+
+  /** The last coordinate `name` sent us in an ack (ours for our own name), if any. */
+  memberCoordinate(name: string): Coordinate | undefined {
+    return this.#core.coordCache.get(name);
+  }
+
+  /**
+   * Estimated round-trip time between two members in ms, from their network coordinates
+   * (what `serf rtt` prints); `b` defaults to this node. Undefined when either is unknown.
+   */
+  estimateRttMs(a: string, b: string = this.#core.name): number | undefined {
+    const ca = this.#core.coordCache.get(a);
+    const cb = this.#core.coordCache.get(b);
+    return ca && cb ? distanceSeconds(ca, cb) * 1000 : undefined;
+  }
+
   members(): SerfMember[] {
     return [...this.#core.members.values()].map(toSerfMember);
   }

@@ -139,6 +139,35 @@ describe('cluster features between gossip and serf agents (encrypted)', {
     );
     assert.equal((await s2.members()).filter((m) => m.status === 'alive').length, 3);
 
+    // Network coordinates both ways: serf estimates its RTT to us from the coordinates in our
+    // acks, and we estimate ours to serf from theirs.
+    const serfRtt = await waitFor(
+      'serf has our coordinate',
+      async () => {
+        try {
+          return await s1.cli(['rtt', 'g1']);
+        } catch {
+          return undefined;
+        }
+      },
+      20_000,
+      500,
+    );
+    assert.match(serfRtt, /Estimated g1 <-> s1 rtt: [\d.]+ ms/);
+    const ourRtt = await waitFor(
+      "we have serf's coordinate",
+      async () => {
+        try {
+          return await g1.cli(['rtt', 's1']);
+        } catch {
+          return undefined;
+        }
+      },
+      20_000,
+      500,
+    );
+    assert.match(ourRtt, /Estimated s1 <-> g1 rtt: [\d.]+ ms/);
+
     // Oversized payloads: a clear error naming the limit, and nothing sent.
     const before = read(join(s1.dir, 'events.log'));
     await assert.rejects(g1.cli(['event', 'from-gossip', 'x'.repeat(600)]), /512 bytes/);
