@@ -68,6 +68,7 @@ export class Agent implements AgentApi {
   #httpAddr = '';
   #dashboard: DashboardAssets | undefined;
   #joinTimer: Timer | undefined;
+  #isolationTimer: Timer | undefined;
   #statsTimer: Timer | undefined;
   #stopped = false;
   #onExit: (code: number) => void = () => {};
@@ -234,7 +235,10 @@ export class Agent implements AgentApi {
   #joinLoop(addrs: string[], delayMs: number): void {
     if (this.#stopped) return;
     this.join(addrs, this.config.replay).then(
-      (n) => this.log.info('joined the cluster', { through: n, addrs }),
+      (n) => {
+        this.log.info('joined the cluster', { through: n, addrs });
+        this.#watchIsolation(addrs);
+      },
       (e: Error) => {
         if (this.#stopped) return;
         const why =
@@ -246,6 +250,37 @@ export class Agent implements AgentApi {
         this.#joinTimer = this.#clock.setTimer(delayMs, () => this.#joinLoop(addrs, next));
       },
     );
+  }
+
+  /**
+   * Beyond Serf: if every other member is gone for a whole reconnect interval (we were left on
+   * an island whose members all died, or were partitioned away from everyone we know), join
+   * through the configured addresses again. Serf's reconnect loop only retries members it saw
+   * fail; a seed list covers the members it never heard of.
+   */
+  #watchIsolation(addrs: string[]): void {
+    let isolatedSince: number | undefined;
+    const check = () => {
+      if (this.#stopped || this.serf.state !== 'alive') return;
+      const others = this.serf.members().some((m) => m.name !== this.config.nodeName && m.status === 'alive');
+      const now = this.#clock.now();
+      if (others) isolatedSince = undefined;
+      else if (isolatedSince === undefined) isolatedSince = now;
+      else if (now - isolatedSince >= this.config.reconnectIntervalMs) {
+        isolatedSince = undefined;
+        this.log.warn(
+          'no other member alive for a whole reconnect interval: joining through the configured addresses again',
+          { addrs },
+        );
+        this.join(addrs, this.config.replay).then(
+          (n) => this.log.info('rejoined the cluster', { through: n }),
+          (e: Error) =>
+            this.log.warn('rejoin through the configured addresses failed; will retry', { error: e.message }),
+        );
+      }
+      this.#isolationTimer = this.#clock.setTimer(Math.min(5000, this.config.reconnectIntervalMs / 2), check);
+    };
+    check();
   }
 
   /** After a restart without a graceful leave, rejoin the members the snapshot remembers. */
@@ -635,6 +670,7 @@ export class Agent implements AgentApi {
     if (this.#stopped) return;
     this.#stopped = true;
     this.#joinTimer?.cancel();
+    this.#isolationTimer?.cancel();
     this.#statsTimer?.cancel();
     for (const stage of this.#stages) stage.stop();
     await this.serf.shutdown();
