@@ -7,6 +7,7 @@ const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void>
   sim: () => import('./sim.ts'),
   codec: () => import('./codec.ts'),
   membership: () => import('./membership.ts'),
+  members: () => import('./members.ts'),
 };
 
 const [name, ...rest] = process.argv.slice(2);

@@ -17,6 +17,10 @@ export const STATUS_BY_CODE: readonly NodeStatus[] = ['alive', 'suspect', 'dead'
 
 /** A member as the membership layer tracks it. Mutated only by the transitions in `transitions.ts`. */
 export interface NodeState {
+  /**
+   * The values below are shared with other entries of equal content (intern.ts): `addr`,
+   * `meta` and `vsn` are replaced, never modified in place.
+   */
   name: string;
   /** IP address bytes (4 or 16). */
   addr: Uint8Array;
@@ -29,7 +33,7 @@ export interface NodeState {
   /** Clock time (ms) of the last status change. */
   stateChangeAt: number;
   /** `[pmin, pmax, pcur, dmin, dmax, dcur]`. */
-  vsn: number[];
+  vsn: readonly number[];
 }
 
 /** A read-only snapshot of a member, as the public API hands it out. */
@@ -40,6 +44,7 @@ export interface Member {
   readonly port: number;
   /** `ip:port`. */
   readonly address: Addr;
+  /** The member's metadata (a copy: changing it changes nothing else). */
   readonly meta: Uint8Array;
   readonly incarnation: number;
   readonly status: NodeStatus;
@@ -62,7 +67,8 @@ export function toMember(n: NodeState): Member {
     ip: ipToString(n.addr),
     port: n.port,
     address: n.address,
-    meta: n.meta,
+    // The entry's bytes are shared (intern.ts); a caller gets its own copy.
+    meta: n.meta.length === 0 ? n.meta : n.meta.slice(),
     incarnation: n.incarnation,
     status: n.status,
     stateChangeAt: n.stateChangeAt,

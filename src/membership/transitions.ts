@@ -9,6 +9,7 @@
 import { ProtocolVersionError } from '../errors.ts';
 import type { Alive, Dead, PushNodeState, Suspect } from '../wire/memberlist.ts';
 import type { Core } from './core.ts';
+import { internAddress, internBytes, internName, internVsn } from './intern.ts';
 import { suspicionTimeoutMs } from './math.ts';
 import { addressOf, isDeadOrLeft, type NodeState, STATUS_BY_CODE, toMember } from './node-state.ts';
 import { BroadcastPriority } from './queue.ts';
@@ -59,7 +60,12 @@ export function aliveNode(core: Core, a: Alive, options: AliveOptions = {}): voi
     state = fromAlive(a, core.clock.now());
     state.status = 'dead';
     state.incarnation = 0;
-    if (a.vsn.length < 6) state.vsn = [0, 0, 0, 0, 0, 0];
+    if (a.vsn.length < 6) state.vsn = internVsn([]);
+    // What an entry keeps is shared with equal entries (intern.ts), never a decoded buffer.
+    state.name = internName(a.node);
+    state.addr = internBytes(a.addr);
+    state.address = internAddress(state.address);
+    state.meta = internBytes(a.meta);
     core.nodes.insert(state, core.random);
   } else if (!sameBytes(state.addr, a.addr) || state.port !== a.port) {
     const reclaim = core.opts.deadNodeReclaimTimeMs;
@@ -106,12 +112,14 @@ export function aliveNode(core: Core, a: Alive, options: AliveOptions = {}): voi
     isLocal ? BroadcastPriority.self : BroadcastPriority.normal,
     options.finished,
   );
-  if (a.vsn.length >= 6) state.vsn = a.vsn.slice(0, 6);
+  if (a.vsn.length >= 6) state.vsn = internVsn(a.vsn);
   state.incarnation = a.incarnation;
-  state.meta = a.meta;
-  state.addr = a.addr;
-  state.port = a.port;
-  state.address = addressOf(a.addr, a.port);
+  state.meta = internBytes(a.meta);
+  if (!sameBytes(state.addr, a.addr) || state.port !== a.port) {
+    state.addr = internBytes(a.addr);
+    state.port = a.port;
+    state.address = internAddress(addressOf(state.addr, a.port));
+  }
   if (state.status !== 'alive') {
     state.status = 'alive';
     state.stateChangeAt = core.clock.now();
@@ -134,7 +142,7 @@ function fromAlive(a: Alive, now: number): NodeState {
     incarnation: a.incarnation,
     status: 'alive',
     stateChangeAt: now,
-    vsn: a.vsn.length >= 6 ? a.vsn.slice(0, 6) : [...a.vsn, 0, 0, 0, 0, 0, 0].slice(0, 6),
+    vsn: internVsn(a.vsn),
   };
 }
 

@@ -40,7 +40,7 @@ export const NodeStateCode = { alive: 0, suspect: 1, dead: 2, left: 3 } as const
  * The six protocol-version bytes every node advertises, in wire order:
  * `[protocolMin, protocolMax, protocolCur, delegateMin, delegateMax, delegateCur]`.
  */
-export type Vsn = number[];
+export type Vsn = readonly number[];
 
 /** `ping` (0): a probe. The receiver acks to `sourceAddr:sourcePort`, or to the packet's source. */
 export interface Ping {

@@ -1,0 +1,137 @@
+/**
+ * `npm run bench -- members [--nodes 100] [--members 5000]`: what one member entry costs in
+ * the heap, the figure that decides how large a cluster the protocol simulator can hold (each
+ * of its n nodes keeps an entry for each of the n members: n² entries).
+ *
+ * `--nodes` real `Memberlist`s on a `VirtualClock` and a `MemoryNetwork` each join through a
+ * stand-in seed that answers the push-pull with the same list of `--members` alive members
+ * (the way a join reply carries a cluster), so every node decodes and merges its own copy of
+ * the list, as in the simulator. Their broadcast queues are capped at one message
+ * (`maxBroadcastQueueDepth: 1`) so that the queued re-gossip of every new member, which
+ * drains in a running cluster, is not counted. After a full garbage collection, the heap
+ * growth is divided by nodes × members.
+ */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { Memberlist } from '../src/membership/memberlist.ts';
+import { SeededRandom } from '../src/runtime/random.ts';
+import { VirtualClock } from '../src/runtime/virtual-clock.ts';
+import { MemoryNetwork } from '../src/transport/memory.ts';
+import type { PushNodeState } from '../src/wire/memberlist.ts';
+import { encodePushPull } from '../src/wire/stream.ts';
+
+/** A full garbage collection, so heap figures count live objects only (exposed on demand). */
+function collectGarbage(): void {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  gc();
+  gc();
+}
+
+/** What {@link measureMemberEntryBytes} found. */
+export interface MemberEntryMeasurement {
+  nodes: number;
+  members: number;
+  /** Heap growth over the joins, after a full GC (bytes). */
+  heapBytes: number;
+  /** heapBytes / (nodes × members). */
+  bytesPerEntry: number;
+}
+
+/**
+ * A push-pull reply listing `members` alive members `m0`, `m1`, ... at 10.1.x.y:7946, each
+ * field a separate buffer, with the version vector `vsn` and empty metadata.
+ */
+export function memberListReply(members: number, vsn: readonly number[]): Uint8Array {
+  const states: PushNodeState[] = [];
+  for (let i = 0; i < members; i++) {
+    states.push({
+      name: `m${i}`,
+      addr: new Uint8Array([10, 1, (i >>> 8) & 255, i & 255]),
+      port: 7946,
+      meta: new Uint8Array(0),
+      incarnation: 1,
+      state: 0,
+      vsn: [...vsn],
+    });
+  }
+  return encodePushPull(false, states, new Uint8Array(0));
+}
+
+/** Builds `nodes` memberlists holding `members` members each; returns the heap cost per entry. */
+export async function measureMemberEntryBytes(
+  nodes: number,
+  members: number,
+): Promise<MemberEntryMeasurement> {
+  const clock = new VirtualClock();
+  const network = new MemoryNetwork({ clock, random: new SeededRandom(1), latencyMs: 1 });
+  let reply: Uint8Array = new Uint8Array(0);
+  const seed = network.createTransport('10.2.0.1:7946');
+  seed.attach({
+    packet: () => {},
+    stream: (s) => {
+      s.setHandlers({ data: () => {}, close: () => {} });
+      s.write(reply);
+      s.close();
+    },
+  });
+  const random = new SeededRandom(2);
+  const mls: Memberlist[] = [];
+  for (let i = 0; i < nodes; i++) {
+    const ml = new Memberlist({
+      name: `node-${i}`,
+      transport: network.createTransport(),
+      clock,
+      random: random.fork(),
+      maxBroadcastQueueDepth: 1,
+      joinAnnounceMax: 0,
+      postJoinPushPullDelaysMs: [],
+    });
+    ml.start();
+    mls.push(ml);
+  }
+  const { protocol: p, delegate: d } = mls[0]!.localNode;
+  reply = memberListReply(members, [p.min, p.max, p.current, d.min, d.max, d.current]);
+  collectGarbage();
+  const before = process.memoryUsage().heapUsed;
+  let joined = 0;
+  for (const ml of mls) void ml.join([seed.localAddr]).then(() => joined++);
+  for (let t = 0; t < 1000 && joined < nodes; t++) {
+    clock.advance(1);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  if (joined < nodes) throw new Error(`only ${joined} of ${nodes} nodes joined`);
+  for (const ml of mls) {
+    if (ml.allMembers().length !== members + 1)
+      throw new Error(`a node holds ${ml.allMembers().length} members, expected ${members + 1}`);
+  }
+  collectGarbage();
+  const heapBytes = process.memoryUsage().heapUsed - before;
+  for (const ml of mls) await ml.shutdown();
+  return { nodes, members, heapBytes, bytesPerEntry: heapBytes / (nodes * members) };
+}
+
+function numberFlag(args: string[], flag: string, fallback: number): number {
+  const i = args.indexOf(flag);
+  return i >= 0 ? Number(args[i + 1]) : fallback;
+}
+
+/** Entry point for bench/main.ts. */
+export async function run(args: string[]): Promise<void> {
+  const nodes = numberFlag(args, '--nodes', 100);
+  const members = numberFlag(args, '--members', 5000);
+  for (const [flag, v] of [
+    ['--nodes', nodes],
+    ['--members', members],
+  ] as const) {
+    if (!Number.isInteger(v) || v < 1) {
+      console.error(`bench members: ${flag} takes a whole number >= 1, got ${v}`);
+      process.exitCode = 2;
+      return;
+    }
+  }
+  const m = await measureMemberEntryBytes(nodes, members);
+  console.log(
+    `member entries: ${m.nodes} nodes × ${m.members} members = ${m.nodes * m.members} entries, heap +${(m.heapBytes / 1e6).toFixed(1)} MB, ${m.bytesPerEntry.toFixed(0)} B per entry`,
+  );
+}

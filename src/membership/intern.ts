@@ -1,0 +1,103 @@
+/**
+ * Shared copies of the immutable values a member entry holds: names, `ip:port` strings,
+ * address and metadata bytes, and protocol version vectors. A node keeps one entry per member,
+ * and most of their values are equal to another entry's: every member advertises the same
+ * version vector, most the same (often empty) metadata, and in the simulator, where n nodes
+ * share one process, each member's name, address and metadata are held by all n of them. A
+ * decoded value goes through one of these caches before it is stored, and entries with equal
+ * content then share one copy.
+ *
+ * Each cache is process-wide, keyed by content, and bounded: at most {@link INTERN_MAX_ENTRIES}
+ * values (a full cache is emptied and starts over), and values over {@link INTERN_MAX_BYTES}
+ * bytes or {@link INTERN_MAX_CHARS} characters are not cached at all, so together the caches
+ * hold at most about 3 × 16 384 × 512 B (≈ 25 MB) however many members come and go. Nothing
+ * depends on a value being found: a miss, an eviction or a value too large to cache just
+ * means an entry gets its own copy.
+ *
+ * What the caches hand out is shared and must never be modified: byte arrays are always
+ * copies the cache made (never a caller's array, never a view into a packet or stream buffer,
+ * which would pin it), version vectors are frozen arrays.
+ */
+
+/** Most values one cache holds before it starts over. */
+export const INTERN_MAX_ENTRIES = 16_384;
+/** Longest byte array cached (memberlist's metadata limit). */
+export const INTERN_MAX_BYTES = 512;
+/** Longest string cached. */
+export const INTERN_MAX_CHARS = 256;
+
+const EMPTY_BYTES = new Uint8Array(0);
+
+/** FNV-1a over the bytes, then the length: the key of the byte cache. */
+function hashBytes(b: Uint8Array): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
+  return (h ^ b.length) >>> 0;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+const byteCache = new Map<number, Uint8Array>();
+const nameCache = new Map<string, string>();
+const addressCache = new Map<string, string>();
+const vsnCache = new Map<number, readonly number[]>();
+
+/**
+ * A shared copy of `b`'s bytes (the same array for equal content while it is cached). Never
+ * `b` itself: the copy owns its buffer, so a view into a large packet does not pin it.
+ */
+export function internBytes(b: Uint8Array): Uint8Array {
+  if (b.length === 0) return EMPTY_BYTES;
+  if (b.length > INTERN_MAX_BYTES) return b.slice();
+  const key = hashBytes(b);
+  const hit = byteCache.get(key);
+  if (hit !== undefined) return sameBytes(hit, b) ? hit : b.slice(); // a hash collision: not shared
+  if (byteCache.size >= INTERN_MAX_ENTRIES) byteCache.clear();
+  const copy = b.slice();
+  byteCache.set(key, copy);
+  return copy;
+}
+
+function internIn(cache: Map<string, string>, s: string): string {
+  if (s.length > INTERN_MAX_CHARS) return s;
+  const hit = cache.get(s);
+  if (hit !== undefined) return hit;
+  if (cache.size >= INTERN_MAX_ENTRIES) cache.clear();
+  cache.set(s, s);
+  return s;
+}
+
+/** A shared copy of a member name. */
+export function internName(name: string): string {
+  return internIn(nameCache, name);
+}
+
+/** A shared copy of an `ip:port` address string. */
+export function internAddress(address: string): string {
+  return internIn(addressCache, address);
+}
+
+/**
+ * The six-entry version vector `[pmin, pmax, pcur, dmin, dmax, dcur]` of `vsn` (its first six
+ * entries, zeros for missing ones), as a shared frozen array.
+ */
+export function internVsn(vsn: readonly number[]): readonly number[] {
+  let key = 0;
+  let isByteSized = true;
+  for (let i = 0; i < 6; i++) {
+    const v = vsn[i] ?? 0;
+    if (!Number.isInteger(v) || v < 0 || v > 255) isByteSized = false;
+    key = key * 256 + v;
+  }
+  if (!isByteSized) return Object.freeze(Array.from({ length: 6 }, (_, i) => vsn[i] ?? 0));
+  const hit = vsnCache.get(key);
+  if (hit !== undefined) return hit;
+  if (vsnCache.size >= INTERN_MAX_ENTRIES) vsnCache.clear();
+  const copy = Object.freeze(Array.from({ length: 6 }, (_, i) => vsn[i] ?? 0));
+  vsnCache.set(key, copy);
+  return copy;
+}
