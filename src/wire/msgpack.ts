@@ -32,6 +32,7 @@ export type MsgpackValue = null | boolean | number | bigint | Uint8Array | Msgpa
 export type MsgpackMap = Map<string, MsgpackValue>;
 
 const textEncoder = new TextEncoder();
+const EMPTY_BYTES = new Uint8Array(0);
 const textDecoder = new TextDecoder('utf-8', { fatal: false });
 
 /** UTF-8 encodes a string (the bytes Go would hold for it). */
@@ -41,18 +42,23 @@ export function utf8(s: string): Uint8Array {
 
 /** Decodes UTF-8 (invalid sequences become U+FFFD, as Go's string conversion would print them). */
 export function fromUtf8(b: Uint8Array): string {
+  return fromUtf8Range(b, 0, b.length);
+}
+
+/** {@link fromUtf8} of `b[start, end)`. */
+export function fromUtf8Range(b: Uint8Array, start: number, end: number): string {
   // Short ASCII (field names, node names) is most of what we decode; TextDecoder's call
   // overhead dominates there.
-  if (b.length <= 64) {
+  if (end - start <= 64) {
     let s = '';
-    for (let i = 0; i < b.length; i++) {
+    for (let i = start; i < end; i++) {
       const c = b[i]!;
-      if (c > 0x7f) return textDecoder.decode(b);
+      if (c > 0x7f) return textDecoder.decode(b.subarray(start, end));
       s += String.fromCharCode(c);
     }
     return s;
   }
-  return textDecoder.decode(b);
+  return textDecoder.decode(b.subarray(start, end));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -329,15 +335,24 @@ export function encodeMsgpack(v: unknown): Uint8Array {
  */
 export class MsgpackReader {
   readonly buf: Uint8Array;
-  readonly #view: DataView;
+  /** Made on first use: most messages need no multi-byte signed or float read. */
+  #dataView: DataView | undefined;
   pos: number;
   readonly end: number;
 
   constructor(buf: Uint8Array, start = 0, end = buf.length) {
     this.buf = buf;
-    this.#view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    this.#dataView = undefined;
     this.pos = start;
     this.end = end;
+  }
+
+  get #view(): DataView {
+    if (this.#dataView === undefined) {
+      const buf = this.buf;
+      this.#dataView = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    }
+    return this.#dataView;
   }
 
   get remaining(): number {
@@ -371,14 +386,16 @@ export class MsgpackReader {
     return this.buf[this.pos++]!;
   }
   #u16(): number {
-    const v = this.#view.getUint16(this.pos);
-    this.pos += 2;
-    return v;
+    const b = this.buf;
+    const p = this.pos;
+    this.pos = p + 2;
+    return (b[p]! << 8) | b[p + 1]!;
   }
   #u32(): number {
-    const v = this.#view.getUint32(this.pos);
-    this.pos += 4;
-    return v;
+    const b = this.buf;
+    const p = this.pos;
+    this.pos = p + 4;
+    return b[p]! * 0x1000000 + ((b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!);
   }
 
   #length(head: number, what: string): number {
@@ -435,8 +452,11 @@ export class MsgpackReader {
     );
   }
 
-  /** Raw/str/bin bytes (a view into the input). */
-  rawBytes(): Uint8Array {
+  /**
+   * The header of raw/str/bin bytes: returns their length, leaving `pos` at the first of them
+   * (which are checked to be there). The caller reads them and moves `pos` past them.
+   */
+  rawLength(): number {
     const b = this.byte();
     let n: number;
     if (b >= 0xa0 && b <= 0xbf) n = b & 0x1f;
@@ -450,12 +470,38 @@ export class MsgpackReader {
         `msgpack: expected a string or bytes at offset ${this.pos}, found ${describe(b)}`,
       );
     }
-    return this.take(n);
+    this.#need(n, `${n}-byte field`);
+    return n;
+  }
+
+  /** Raw/str/bin bytes (a view into the input). */
+  rawBytes(): Uint8Array {
+    const n = this.rawLength();
+    const out = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+
+  /** Raw/str/bin bytes, copied (a buffer of their own; zero bytes: one shared empty array). */
+  rawBytesCopy(): Uint8Array {
+    const n = this.rawLength();
+    if (n === 0) return EMPTY_BYTES; // nothing in it to change: one is enough
+    const buf = this.buf;
+    const start = this.pos;
+    const out = new Uint8Array(n);
+    // Short fields (addresses, small metadata) copy faster by hand than through a view.
+    if (n <= 32) for (let i = 0; i < n; i++) out[i] = buf[start + i]!;
+    else out.set(buf.subarray(start, start + n));
+    this.pos = start + n;
+    return out;
   }
 
   /** A string (raw/str/bin decoded as UTF-8). */
   string(): string {
-    return fromUtf8(this.rawBytes());
+    const n = this.rawLength();
+    const start = this.pos;
+    this.pos = start + n;
+    return fromUtf8Range(this.buf, start, start + n);
   }
 
   /**

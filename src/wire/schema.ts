@@ -78,6 +78,8 @@ export class StructCodec<T extends object> {
   readonly fields: readonly FieldSpec[];
   /** UTF-8 bytes of each field's key, to match keys on the wire without building strings. */
   readonly #keyBytes: Uint8Array[];
+  /** Every property, in field order, undefined: what a decoded struct is copied from. */
+  readonly #shape: Record<string, undefined>;
 
   /**
    * @param name the Go struct name (for error messages)
@@ -89,6 +91,8 @@ export class StructCodec<T extends object> {
     if (fields.length > 30) throw new RangeError(`${name}: at most 30 fields (a bitmask tracks them)`);
     this.fields = [...fields].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     this.#keyBytes = this.fields.map((f) => new TextEncoder().encode(f.key));
+    this.#shape = {};
+    for (const f of this.fields) this.#shape[f.prop] = undefined;
   }
 
   /** The value every field has when absent: Go's zero values. */
@@ -98,9 +102,15 @@ export class StructCodec<T extends object> {
     return out as T;
   }
 
-  #match(key: Uint8Array): number {
+  /** The index of the field whose key is `buf[start, start + n)`, or -1. */
+  #match(buf: Uint8Array, start: number, n: number): number {
     const keys = this.#keyBytes;
-    for (let i = 0; i < keys.length; i++) if (sameBytes(keys[i]!, key)) return i;
+    next: for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!;
+      if (k.length !== n) continue;
+      for (let j = 0; j < n; j++) if (k[j] !== buf[start + j]) continue next;
+      return i;
+    }
     return -1;
   }
 
@@ -124,11 +134,14 @@ export class StructCodec<T extends object> {
       throw new DecodeAbort('too-deep', `${this.name}: nested deeper than ${MAX_NESTING_DEPTH}`);
     }
     if (r.tryNil()) return this.zero();
-    const out: Record<string, unknown> = {};
+    // Every decoded struct starts from the same shape (one hidden class per codec).
+    const out: Record<string, unknown> = { ...this.#shape };
     const n = r.mapHeader();
     let seen = 0;
     for (let i = 0; i < n; i++) {
-      const index = this.#match(r.rawBytes());
+      const keyLength = r.rawLength();
+      const index = this.#match(r.buf, r.pos, keyLength);
+      r.pos += keyLength;
       if (index < 0) {
         r.skip(depth + 1);
         continue;
@@ -145,12 +158,6 @@ export class StructCodec<T extends object> {
     }
     return out as T;
   }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 function zeroOf(kind: FieldKind): unknown {
@@ -297,7 +304,7 @@ function decodeField(r: MsgpackReader, f: FieldSpec, depth: number, structName: 
       return r.string();
     case 'bytes':
     case 'bytesOrNil':
-      return r.rawBytes().slice();
+      return r.rawBytesCopy();
     case 'uint8':
     case 'uint16':
     case 'uint32':
@@ -327,7 +334,11 @@ function decodeField(r: MsgpackReader, f: FieldSpec, depth: number, structName: 
         }
         return out;
       }
-      return Array.from(r.rawBytes());
+      const n = r.rawLength();
+      const out: number[] = new Array(n);
+      for (let i = 0; i < n; i++) out[i] = r.buf[r.pos + i]!;
+      r.pos += n;
+      return out;
     }
     case 'strings':
     case 'stringsOrNil': {
@@ -340,7 +351,7 @@ function decodeField(r: MsgpackReader, f: FieldSpec, depth: number, structName: 
     case 'bytesListOrNil': {
       const n = r.arrayHeader();
       const out: Uint8Array[] = new Array(n);
-      for (let i = 0; i < n; i++) out[i] = r.rawBytes().slice();
+      for (let i = 0; i < n; i++) out[i] = r.rawBytesCopy();
       return out;
     }
     case 'stringMap': {
