@@ -38,12 +38,15 @@ export class LagMonitor {
 
   #schedule(): void {
     this.#expected = this.#clock.now() + LAG_SAMPLE_INTERVAL_MS;
-    this.#timer = this.#clock.setTimer(LAG_SAMPLE_INTERVAL_MS, () => {
-      const now = this.#clock.now();
-      this.record(now, Math.max(0, now - this.#expected));
-      this.#schedule();
-    });
+    this.#timer = this.#clock.setTimer(LAG_SAMPLE_INTERVAL_MS, this.#sample);
   }
+
+  /** The timer's callback, one for every sample. */
+  readonly #sample = (): void => {
+    const now = this.#clock.now();
+    this.record(now, Math.max(0, now - this.#expected));
+    this.#schedule();
+  };
 
   /** Records a lag observation made at `at` (also used for late timers the probe notices). */
   record(at: number, lagMs: number): void {

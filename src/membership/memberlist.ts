@@ -169,18 +169,17 @@ export class Memberlist {
     const clock = this.#core.clock;
     let next = clock.now() + this.#core.random.float() * intervalMs;
     const slot = this.#timers.length;
-    const arm = () => {
-      this.#timers[slot] = clock.setTimer(next - clock.now(), () => {
-        if (this.#state !== 'running' && this.#state !== 'left') return;
-        // Like Go's ticker, skip ticks that were missed while we were stalled.
-        const now = clock.now();
-        next += intervalMs;
-        if (next <= now) next = now + intervalMs;
-        arm();
-        fn();
-      });
+    // One callback for every tick (a loop runs for the node's whole life: no closure per tick).
+    const tick = () => {
+      if (this.#state !== 'running' && this.#state !== 'left') return;
+      // Like Go's ticker, skip ticks that were missed while we were stalled.
+      const now = clock.now();
+      next += intervalMs;
+      if (next <= now) next = now + intervalMs;
+      this.#timers[slot] = clock.setTimer(next - now, tick);
+      fn();
     };
-    arm();
+    this.#timers[slot] = clock.setTimer(next - clock.now(), tick);
   }
 
   #periodicPushPull(): void {

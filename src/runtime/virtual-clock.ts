@@ -6,11 +6,22 @@
 import type { Clock, Timer } from './clock.ts';
 import { TimerHeap } from './heap.ts';
 
-interface Scheduled {
-  time: number;
-  seq: number;
-  callback: () => void;
-  cancelled: boolean;
+/** A timer in the heap; it is also the {@link Timer} handed out (no closure per timer). */
+class Scheduled implements Timer {
+  readonly time: number;
+  readonly seq: number;
+  readonly callback: () => void;
+  cancelled = false;
+
+  constructor(time: number, seq: number, callback: () => void) {
+    this.time = time;
+    this.seq = seq;
+    this.callback = callback;
+  }
+
+  cancel(): void {
+    this.cancelled = true;
+  }
 }
 
 export class VirtualClock implements Clock {
@@ -28,18 +39,9 @@ export class VirtualClock implements Clock {
   }
 
   setTimer(delayMs: number, callback: () => void): Timer {
-    const entry: Scheduled = {
-      time: this.#now + Math.max(0, delayMs),
-      seq: this.#seq++,
-      callback,
-      cancelled: false,
-    };
+    const entry = new Scheduled(this.#now + Math.max(0, delayMs), this.#seq++, callback);
     this.#heap.push(entry);
-    return {
-      cancel: () => {
-        entry.cancelled = true;
-      },
-    };
+    return entry;
   }
 
   /** Number of timers scheduled and not yet run (cancelled ones included until reached). */
