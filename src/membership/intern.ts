@@ -81,6 +81,22 @@ export function internAddress(address: string): string {
   return internIn(addressCache, address);
 }
 
+/** `ip:port` strings by the shared address bytes they were made from, and the port. */
+const addressByBytes = new Map<Uint8Array, { port: number; address: string }>();
+
+/**
+ * The shared `ip:port` string of `addr` (an array {@link internBytes} returned) and `port`,
+ * made by `format` only the first time: a lookup by the array's identity, no string built.
+ */
+export function internAddressOf(addr: Uint8Array, port: number, format: () => string): string {
+  const hit = addressByBytes.get(addr);
+  if (hit !== undefined && hit.port === port) return hit.address;
+  const address = internAddress(format());
+  if (addressByBytes.size >= INTERN_MAX_ENTRIES) addressByBytes.clear();
+  addressByBytes.set(addr, { port, address });
+  return address;
+}
+
 /**
  * The six-entry version vector `[pmin, pmax, pcur, dmin, dmax, dcur]` of `vsn` (its first six
  * entries, zeros for missing ones), as a shared frozen array.

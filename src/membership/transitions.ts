@@ -9,7 +9,7 @@
 import { ProtocolVersionError } from '../errors.ts';
 import type { Alive, Dead, PushNodeState, Suspect } from '../wire/memberlist.ts';
 import type { Core } from './core.ts';
-import { internAddress, internBytes, internName, internVsn } from './intern.ts';
+import { internAddressOf, internBytes, internName, internVsn } from './intern.ts';
 import { suspicionTimeoutMs } from './math.ts';
 import { addressOf, isDeadOrLeft, type NodeState, STATUS_BY_CODE, toMember } from './node-state.ts';
 import { BroadcastPriority } from './queue.ts';
@@ -57,15 +57,19 @@ export function aliveNode(core: Core, a: Alive, options: AliveOptions = {}): voi
   let updatesNode = false;
   if (state === undefined) {
     // A new member starts "dead" with incarnation 0 so that accepting the alive below is a join.
-    state = fromAlive(a, core.clock.now());
-    state.status = 'dead';
-    state.incarnation = 0;
-    if (a.vsn.length < 6) state.vsn = internVsn([]);
     // What an entry keeps is shared with equal entries (intern.ts), never a decoded buffer.
-    state.name = internName(a.node);
-    state.addr = internBytes(a.addr);
-    state.address = internAddress(state.address);
-    state.meta = internBytes(a.meta);
+    const addr = internBytes(a.addr);
+    state = {
+      name: internName(a.node),
+      addr,
+      port: a.port,
+      address: internAddressOf(addr, a.port, () => addressOf(a.addr, a.port)),
+      meta: internBytes(a.meta),
+      incarnation: 0,
+      status: 'dead',
+      stateChangeAt: core.clock.now(),
+      vsn: internVsn(a.vsn.length < 6 ? [] : a.vsn),
+    };
     core.nodes.insert(state, core.random);
   } else if (!sameBytes(state.addr, a.addr) || state.port !== a.port) {
     const reclaim = core.opts.deadNodeReclaimTimeMs;
@@ -118,7 +122,7 @@ export function aliveNode(core: Core, a: Alive, options: AliveOptions = {}): voi
   if (!sameBytes(state.addr, a.addr) || state.port !== a.port) {
     state.addr = internBytes(a.addr);
     state.port = a.port;
-    state.address = internAddress(addressOf(state.addr, a.port));
+    state.address = internAddressOf(state.addr, a.port, () => addressOf(a.addr, a.port));
   }
   if (state.status !== 'alive') {
     state.status = 'alive';
