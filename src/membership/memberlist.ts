@@ -425,6 +425,11 @@ export class Memberlist {
     return this.#core.queue.length;
   }
 
+  /** Broadcasts dropped from memberlist's queue because it held `maxBroadcastQueueDepth` already. */
+  get queuePruned(): number {
+    return this.#core.queue.prunedCount;
+  }
+
   /** Counters (live object; read, do not mutate). */
   get stats(): Readonly<MemberlistStats> {
     return this.#core.stats;

@@ -29,6 +29,9 @@ import type { Timer } from '../runtime/clock.ts';
 import { SeededRandom } from '../runtime/random.ts';
 import { VirtualClock } from '../runtime/virtual-clock.ts';
 import { type LatencyFn, MemoryNetwork, type MemoryNetworkStats } from '../transport/memory.ts';
+import { ipFromString, splitHostPort } from '../wire/ip.ts';
+import type { PushNodeState } from '../wire/memberlist.ts';
+import { encodePushPull } from '../wire/stream.ts';
 import { ConvergenceChecker } from './checkers/convergence.ts';
 import { DeadOriginChecker } from './checkers/dead-origin.ts';
 import { IncarnationChecker } from './checkers/incarnation.ts';
@@ -53,7 +56,7 @@ import {
   type ProtocolSimParams,
   type ScenarioName,
 } from './scenario.ts';
-import { type ProtocolTotals, type SentCounters, SimCluster } from './sim-cluster.ts';
+import { type ProtocolTotals, type SentCounters, SimCluster, type SimNode } from './sim-cluster.ts';
 
 /** Most violations kept in a result (the rest are counted). */
 export const MAX_VIOLATIONS_KEPT = 50;
@@ -91,6 +94,12 @@ export interface ProtocolSimOptions {
    * @default min(20, 10000 / nodes): at most 10 s for the whole bootstrap
    */
   bootstrapSpacingMs?: number | undefined;
+  /**
+   * memberlist's `maxBroadcastQueueDepth` on every node (benchmarks: it bounds the re-gossip
+   * a {@link ProtocolSim.warmStart} queues, and never bites while fewer broadcasts wait).
+   * @default memberlist's (4096)
+   */
+  maxBroadcastQueueDepth?: number | undefined;
   /** Called now and then with where the run is (for a progress line). Must not throw. */
   onProgress?: ((progress: ProtocolSimProgress) => void) | undefined;
 }
@@ -206,6 +215,14 @@ export function bootstrapBoundMs(params: ProtocolSimParams, spacingMs: number): 
   return 60_000 + 2 * spacingMs * params.initialNodes;
 }
 
+/**
+ * The address of the stand-in peer of {@link ProtocolSim.warmStart}: TEST-NET-1, outside the
+ * 10.0.0.0/8 space of the slots, so no node ever holds it as a member.
+ */
+export const WARM_START_PEER_ADDR = '192.0.2.1:7946';
+/** Push-pull streams the stand-in peer keeps open at once (under the network's per-transport dial limit). */
+const WARM_START_STREAMS = 256;
+
 /** A 32-bit mix of (a, b, salt) as a float in [0, 1) (per-link latency). */
 function hash01(a: number, b: number, salt: number): number {
   let h = Math.imul(a ^ salt, 0x9e3779b1) ^ Math.imul(b + 0x7f4a7c15, 0x85ebca6b);
@@ -314,6 +331,7 @@ export class ProtocolSim {
       sink: this.#isObserving ? (e) => this.#observe(e) : undefined,
       isChecking,
       afterPacket: () => this.#endOfEvent(),
+      maxBroadcastQueueDepth: options.maxBroadcastQueueDepth,
     });
     this.faults = new FaultInjector(this.cluster, params, faultRandom, this.clock, this.network, {
       beforeCrash: (slot) => this.#beforeCrash(slot),
@@ -470,6 +488,83 @@ export class ProtocolSim {
       this.#violation('convergence', `the bootstrap did not converge within ${bound} ms: ${reason}`, bound);
     }
     this.#bootstrapMs = round3(this.#firstAgreeMs ?? this.clock.now());
+  }
+
+  /**
+   * A warm start for steady-state benchmarks, in place of {@link bootstrap}'s join storm:
+   * every initial node starts at time 0, then a stand-in peer (a bare transport on the
+   * network at {@link WARM_START_PEER_ADDR}, not a member) opens a push-pull stream to each
+   * node and sends the full member list: every initial node alive, at the incarnation, address,
+   * metadata and protocol versions it started with (read from its `localNode`), as a peer
+   * that already knew the whole cluster would in its periodic push-pull. Each node handles
+   * it through memberlist's own stream code: it answers with its own state (which the
+   * stand-in discards) and merges the list, so it then holds every member alive and has
+   * queued each one's re-gossip, as after a join. Nothing but the Transport seam is used; the
+   * nodes run the production code from their first timer on.
+   *
+   * What is skipped is the way there: the joins, their push-pulls, and the re-gossip of each
+   * joiner through a growing cluster. The broadcast queues are full afterwards; a steady state
+   * needs them drained first (runFor until every node's `queueDepth` is 0). No convergence
+   * polling: every view is complete by construction.
+   */
+  async warmStart(): Promise<void> {
+    const n = this.params.initialNodes;
+    this.#phase = 'bootstrap';
+    const started: SimNode[] = [];
+    for (let i = 0; i < n; i++) started.push(this.cluster.start(i));
+    const states: PushNodeState[] = started.map((node) => {
+      const m = node.ml!.localNode;
+      const hp = splitHostPort(m.address)!;
+      return {
+        name: m.name,
+        addr: ipFromString(hp.host)!,
+        port: hp.port,
+        meta: m.meta,
+        incarnation: m.incarnation,
+        state: 0,
+        vsn: [
+          m.protocol.min,
+          m.protocol.max,
+          m.protocol.current,
+          m.delegate.min,
+          m.delegate.max,
+          m.delegate.current,
+        ],
+      };
+    });
+    const list = encodePushPull(false, states, new Uint8Array(0));
+    const peer = this.network.createTransport(WARM_START_PEER_ADDR);
+    peer.attach({ packet: () => {}, stream: (s) => s.destroy() });
+    let next = 0;
+    let done = 0;
+    const failures: string[] = [];
+    const dialNext = () => {
+      if (next >= n) return;
+      const node = started[next++]!;
+      peer.dialStream(node.addr, 10_000, (dial) => {
+        if (!dial.ok) {
+          failures.push(`${node.name}: ${dial.error.message}`);
+          done++;
+          dialNext();
+          return;
+        }
+        const stream = dial.stream;
+        stream.setHandlers({
+          data: () => {},
+          close: () => {
+            done++;
+            dialNext();
+          },
+        });
+        stream.write(list);
+      });
+    };
+    for (let i = 0; i < WARM_START_STREAMS; i++) dialNext();
+    await this.#runUntil(this.clock.now() + 60_000, () => done >= n);
+    await peer.shutdown();
+    if (failures.length > 0)
+      this.#violation('convergence', `the warm start failed for ${failures.join('; ')}`, this.clock.now());
+    this.#bootstrapMs = round3(this.clock.now());
   }
 
   /** Plays the fault schedule for the safety phase, checkers on. */

@@ -135,6 +135,8 @@ export interface SimClusterOptions {
   isChecking: boolean;
   /** Called after each packet a node handled (the checkers' end of event). */
   afterPacket: () => void;
+  /** memberlist's `maxBroadcastQueueDepth` on every node; undefined keeps the default. */
+  maxBroadcastQueueDepth?: number | undefined;
 }
 
 export class SimCluster implements ClusterView {
@@ -217,6 +219,7 @@ export class SimCluster implements ClusterView {
       random: o.nodeRandom.fork(),
       profile: o.params.profile,
       enableCompression: o.params.compression,
+      maxBroadcastQueueDepth: o.maxBroadcastQueueDepth,
     });
     node.ml = ml;
     this.#listen(node, ml);
