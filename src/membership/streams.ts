@@ -31,18 +31,30 @@ import { mergeState, verifyProtocol } from './transitions.ts';
 /** Slack over the push-state limit for framing (encryption, compression headers). */
 const STREAM_FRAMING_SLACK_BYTES = 1024;
 
-/** A growable byte buffer for a stream's incoming data (amortized O(n) appends). */
+/**
+ * A growable byte buffer for a stream's incoming data (amortized O(n) appends). A message that
+ * arrives in one chunk (a whole push-pull state, in the simulator) is read in place: the first
+ * chunk is only referenced (never written to), and copied when a second one arrives.
+ */
 class ByteBuffer {
-  #buf = new Uint8Array(4096);
+  #buf: Uint8Array = new Uint8Array(0);
+  /** Whether `#buf` is ours to write, rather than the first chunk itself. */
+  #isOwned = false;
   length = 0;
 
   append(chunk: Uint8Array): void {
-    if (this.length + chunk.length > this.#buf.length) {
-      let cap = this.#buf.length * 2;
+    if (this.length === 0 && !this.#isOwned) {
+      this.#buf = chunk;
+      this.length = chunk.length;
+      return;
+    }
+    if (!this.#isOwned || this.length + chunk.length > this.#buf.length) {
+      let cap = Math.max(4096, this.#isOwned ? this.#buf.length * 2 : 0);
       while (cap < this.length + chunk.length) cap *= 2;
       const next = new Uint8Array(cap);
       next.set(this.#buf.subarray(0, this.length));
       this.#buf = next;
+      this.#isOwned = true;
     }
     this.#buf.set(chunk, this.length);
     this.length += chunk.length;

@@ -291,40 +291,58 @@ export function verifyProtocol(
   core: Core,
   remote: readonly PushNodeState[],
 ): ProtocolVersionError | undefined {
+  // Plain loops, no closures: this runs over every member on every push-pull.
   let maxPMin = 0;
   let minPMax = 255;
   let maxDMin = 0;
   let minDMax = 255;
-  const widen = (v: readonly number[]) => {
+  for (const r of remote) {
+    if (r.state !== 0 || r.vsn.length === 0) continue;
+    const v = r.vsn;
     maxPMin = Math.max(maxPMin, v[0] ?? 0);
     minPMax = Math.min(minPMax, v[1] ?? 0);
     maxDMin = Math.max(maxDMin, v[3] ?? 0);
     minDMax = Math.min(minDMax, v[4] ?? 0);
-  };
-  for (const r of remote) if (r.state === 0 && r.vsn.length > 0) widen(r.vsn);
-  for (const n of core.nodes.list) if (n.status === 'alive') widen(n.vsn);
-  const check = (name: string, v: readonly number[]) => {
-    const pCur = v.length > 0 ? (v[2] ?? 0) : 0;
-    const dCur = v.length > 0 ? (v[5] ?? 0) : 0;
-    if (pCur < maxPMin || pCur > minPMax) {
-      return new ProtocolVersionError(
-        `Node '${name}' protocol version (${pCur}) is incompatible: [${maxPMin}, ${minPMax}]`,
-      );
-    }
-    if (dCur < maxDMin || dCur > minDMax) {
-      return new ProtocolVersionError(
-        `Node '${name}' delegate protocol version (${dCur}) is incompatible: [${maxDMin}, ${minDMax}]`,
-      );
-    }
-    return undefined;
-  };
+  }
+  const list = core.nodes.list;
+  for (const n of list) {
+    if (n.status !== 'alive') continue;
+    const v = n.vsn;
+    maxPMin = Math.max(maxPMin, v[0] ?? 0);
+    minPMax = Math.min(minPMax, v[1] ?? 0);
+    maxDMin = Math.max(maxDMin, v[3] ?? 0);
+    minDMax = Math.min(minDMax, v[4] ?? 0);
+  }
   for (const r of remote) {
-    const e = check(r.name, r.vsn);
+    const e = incompatibility(r.name, r.vsn, maxPMin, minPMax, maxDMin, minDMax);
     if (e) return e;
   }
-  for (const n of core.nodes.list) {
-    const e = check(n.name, n.vsn);
+  for (const n of list) {
+    const e = incompatibility(n.name, n.vsn, maxPMin, minPMax, maxDMin, minDMax);
     if (e) return e;
+  }
+  return undefined;
+}
+
+function incompatibility(
+  name: string,
+  v: readonly number[],
+  maxPMin: number,
+  minPMax: number,
+  maxDMin: number,
+  minDMax: number,
+): ProtocolVersionError | undefined {
+  const pCur = v.length > 0 ? (v[2] ?? 0) : 0;
+  const dCur = v.length > 0 ? (v[5] ?? 0) : 0;
+  if (pCur < maxPMin || pCur > minPMax) {
+    return new ProtocolVersionError(
+      `Node '${name}' protocol version (${pCur}) is incompatible: [${maxPMin}, ${minPMax}]`,
+    );
+  }
+  if (dCur < maxDMin || dCur > minDMax) {
+    return new ProtocolVersionError(
+      `Node '${name}' delegate protocol version (${dCur}) is incompatible: [${maxDMin}, ${minDMax}]`,
+    );
   }
   return undefined;
 }

@@ -310,6 +310,26 @@ export class MsgpackWriter {
     return this.#buf.slice(0, this.#pos);
   }
 
+  /**
+   * The bytes written, as a view of the writer's buffer (no copy): for a writer used once and
+   * dropped. Writing again after this would change the bytes handed out.
+   */
+  finishView(): Uint8Array {
+    return this.#buf.subarray(0, this.#pos);
+  }
+
+  /** Raw bytes from a plain number array (each 0-255), with their raw-family header: a Go `[]uint8`. */
+  rawFromNumbers(v: readonly number[]): this {
+    const n = v.length;
+    this.#rawHeader(n);
+    this.#ensure(n);
+    const buf = this.#buf;
+    let pos = this.#pos;
+    for (let i = 0; i < n; i++) buf[pos++] = v[i]!;
+    this.#pos = pos;
+    return this;
+  }
+
   /** Forgets what was written, keeping the buffer for reuse. */
   reset(): this {
     this.#pos = 0;

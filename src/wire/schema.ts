@@ -11,8 +11,7 @@
  * msgpack codes, so a field's kind says whether to decode it as a UTF-8 string or keep the bytes.
  */
 import { MAX_NESTING_DEPTH } from './limits.ts';
-import type { MsgpackReader, MsgpackWriter } from './msgpack.ts';
-import { fromUtf8 } from './msgpack.ts';
+import { fromUtf8, type MsgpackReader, MsgpackWriter } from './msgpack.ts';
 import { DecodeAbort } from './result.ts';
 
 /**
@@ -78,6 +77,8 @@ export class StructCodec<T extends object> {
   readonly fields: readonly FieldSpec[];
   /** UTF-8 bytes of each field's key, to match keys on the wire without building strings. */
   readonly #keyBytes: Uint8Array[];
+  /** Each key as written: its str header and UTF-8 bytes (what `w.str(key)` writes). */
+  readonly #keyFrames: Uint8Array[];
   /** Every property, in field order, undefined: what a decoded struct is copied from. */
   readonly #shape: Record<string, undefined>;
 
@@ -91,6 +92,11 @@ export class StructCodec<T extends object> {
     if (fields.length > 30) throw new RangeError(`${name}: at most 30 fields (a bitmask tracks them)`);
     this.fields = [...fields].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     this.#keyBytes = this.fields.map((f) => new TextEncoder().encode(f.key));
+    this.#keyFrames = this.fields.map((f) => {
+      const w = new MsgpackWriter(8 + f.key.length * 3);
+      w.str(f.key);
+      return w.finish();
+    });
     this.#shape = {};
     for (const f of this.fields) this.#shape[f.prop] = undefined;
   }
@@ -120,10 +126,12 @@ export class StructCodec<T extends object> {
     let n = 0;
     for (const f of this.fields) if (!(f.omitEmpty && isEmpty(v[f.prop]))) n++;
     w.mapHeader(n);
-    for (const f of this.fields) {
+    const fields = this.fields;
+    for (let i = 0; i < fields.length; i++) {
+      const f = fields[i]!;
       const x = v[f.prop];
       if (f.omitEmpty && isEmpty(x)) continue;
-      w.str(f.key);
+      w.bytes(this.#keyFrames[i]!);
       encodeField(w, f, x, this.name);
     }
   }
@@ -244,7 +252,7 @@ function encodeField(w: MsgpackWriter, f: FieldSpec, x: unknown, structName: str
       w.float64((x as number | undefined) ?? 0);
       return;
     case 'vsn':
-      w.raw(Uint8Array.from((x as number[] | undefined) ?? []));
+      w.rawFromNumbers((x as number[] | undefined) ?? []);
       return;
     case 'strings':
     case 'stringsOrNil':

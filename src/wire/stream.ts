@@ -225,7 +225,7 @@ export function encodePushPull(
   structs.pushPullHeader.encode(w, header);
   for (const s of states) structs.pushNodeState.encode(w, s);
   w.bytes(userState);
-  return w.finish();
+  return w.finishView(); // the writer is this message's alone: no copy of a state that can be megabytes
 }
 
 /** `08 | userMsgHeader | payload`, unframed: a user message sent reliably on a stream. */
