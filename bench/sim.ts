@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- sim [--nodes 10000,1000000] [--protocol-nodes 1000,5000] [--protocol-seconds 20] [--join-storm] [--force]`:
+ * `npm run bench -- sim [--nodes 10000,1000000] [--protocol-nodes 1000,5000] [--protocol-seconds S] [--join-storm] [--force]`:
  * simulator speed.
  *
  * Strategies: node-rounds simulated per wall second (n × rounds played, Plumtree's warm-up
@@ -37,6 +37,7 @@
 import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { STRATEGY_NAMES, type StrategyName } from '../src/broadcast/strategy.ts';
+import { pushPullScaleMs } from '../src/membership/math.ts';
 import { profileTuning } from '../src/membership/options.ts';
 import { ProtocolSim } from '../src/sim/protocol-sim.ts';
 import { nodeRoundsOf, runStrategySim } from '../src/sim/strategy-sim.ts';
@@ -136,8 +137,14 @@ export interface ProtocolBenchRow {
 
 /** Node counts of the protocol benchmark. */
 export const PROTOCOL_BENCH_NODES: readonly number[] = [1000, 5000];
-/** Virtual seconds measured per size. */
-export const PROTOCOL_BENCH_STEADY_SECONDS = 20;
+/**
+ * Virtual seconds measured per size, when given; by default one scaled push-pull interval
+ * (memberlist `pushPullScale`: 150 s at 1 000 nodes, 270 s at 5 000), the shortest window in
+ * which every node runs exactly one periodic push-pull, so anti-entropy (at 5 000 nodes, half
+ * the steady-state cost) is counted at its long-run rate. A shorter window can fall between
+ * push-pulls (after a warm start they all come within the same 30 s of every interval).
+ */
+export const PROTOCOL_BENCH_STEADY_SECONDS: number | undefined = undefined;
 /** Longest set-up the benchmark attempts, in estimated wall seconds. */
 export const PROTOCOL_BENCH_MAX_SETUP_SECONDS = 1800;
 /**
@@ -159,6 +166,11 @@ const PROTOCOL_BENCH_MAX_DRAIN_S = 600;
 const DEFAULT_BYTES_PER_ENTRY = 250;
 /** Before any size has been measured: set-up wall seconds per member entry (warm start, join storm at 1 000 nodes). */
 const DEFAULT_SETUP_SECONDS_PER_ENTRY = { warm: 15e-6, 'join-storm': 200e-6 };
+
+/** A progress line on stderr (the tables go to stdout). */
+function progress(text: string): void {
+  process.stderr.write(`[bench sim] ${text}\n`);
+}
 
 /** A full garbage collection, so heap figures count live objects only (exposed on demand). */
 function collectGarbage(): void {
@@ -193,8 +205,8 @@ function skipReason(
 export interface ProtocolBenchOptions {
   /** Node counts. @default {@link PROTOCOL_BENCH_NODES} */
   nodeCounts?: readonly number[];
-  /** Virtual seconds measured per size. @default {@link PROTOCOL_BENCH_STEADY_SECONDS} */
-  steadySeconds?: number;
+  /** Virtual seconds measured per size. @default one scaled push-pull interval ({@link PROTOCOL_BENCH_STEADY_SECONDS}) */
+  steadySeconds?: number | undefined;
   /** Try sizes estimated out of reach anyway. */
   force?: boolean;
   /** Form the cluster with the join storm instead of a warm start. */
@@ -224,7 +236,7 @@ export async function runProtocolBench(options: ProtocolBenchOptions = {}): Prom
   ];
   console.log('');
   console.log(
-    `full protocol (LAN profile, seed 1, no faults; ${steadySeconds} virtual s measured in steady state: every node holds every other alive, queues empty, first push-pulls done)`,
+    `full protocol (LAN profile, seed 1, no faults; ${steadySeconds === undefined ? 'one push-pull interval' : `${steadySeconds} virtual s`} measured in steady state: every node holds every other alive, queues empty, first push-pulls done)`,
   );
   console.log(
     start === 'warm'
@@ -273,9 +285,11 @@ export async function runProtocolBench(options: ProtocolBenchOptions = {}): Prom
         network: { ...p.network, lossRate: 0, reorderRate: 0, duplicateRate: 0 },
       }),
     });
+    progress(`${nodes} nodes: ${start === 'warm' ? 'warm start' : 'join storm'}...`);
     if (start === 'warm') await sim.warmStart();
     else await sim.bootstrap();
     const startWallSeconds = (performance.now() - started) / 1000;
+    progress(`${nodes} nodes: started in ${startWallSeconds.toFixed(0)} s; settling`);
     const running = () => sim.cluster.nodes.flatMap((n) => (n.ml === undefined ? [] : [n.ml]));
     const queued = () => {
       let max = 0;
@@ -297,10 +311,15 @@ export async function runProtocolBench(options: ProtocolBenchOptions = {}): Prom
       await sim.runFor(1000);
     const setupWallSeconds = (performance.now() - started) / 1000;
     const setupSimSeconds = sim.clock.now() / 1000;
+    const tuning = profileTuning(sim.params.profile);
+    const windowSeconds = steadySeconds ?? pushPullScaleMs(tuning.pushPullIntervalMs, nodes) / 1000;
+    progress(
+      `${nodes} nodes: steady state at ${setupSimSeconds.toFixed(0)} virtual s after ${setupWallSeconds.toFixed(0)} s; measuring ${windowSeconds} virtual s`,
+    );
     const events = sim.events;
     const prunedBefore = pruned();
     const steadyStart = performance.now();
-    await sim.runFor(steadySeconds * 1000);
+    await sim.runFor(windowSeconds * 1000);
     const steadyWallSeconds = (performance.now() - steadyStart) / 1000;
     const prunedWhileMeasuring = pruned() - prunedBefore;
     collectGarbage();
@@ -312,9 +331,9 @@ export async function runProtocolBench(options: ProtocolBenchOptions = {}): Prom
       startWallSeconds,
       setupSimSeconds,
       setupWallSeconds,
-      steadySimSeconds: steadySeconds,
+      steadySimSeconds: windowSeconds,
       steadyWallSeconds,
-      simSecondsPerWallSecond: steadySeconds / steadyWallSeconds,
+      simSecondsPerWallSecond: windowSeconds / steadyWallSeconds,
       eventsPerWallSecond: (sim.events - events) / steadyWallSeconds,
       heapMegabytes: heap / 1e6,
       bytesPerMemberEntry: heap / (nodes * nodes),
@@ -326,7 +345,7 @@ export async function runProtocolBench(options: ProtocolBenchOptions = {}): Prom
         startWallSeconds.toFixed(1),
         setupSimSeconds.toFixed(1),
         setupWallSeconds.toFixed(1),
-        String(steadySeconds),
+        String(windowSeconds),
         steadyWallSeconds.toFixed(2),
         row.simSecondsPerWallSecond.toFixed(2),
         row.eventsPerWallSecond.toExponential(2),
@@ -369,7 +388,7 @@ export async function run(args: string[]): Promise<void> {
     return;
   }
   const seconds = listFlag(args, '--protocol-seconds')?.[0] ?? PROTOCOL_BENCH_STEADY_SECONDS;
-  if (!(seconds > 0)) {
+  if (seconds !== undefined && !(seconds > 0)) {
     console.error(`bench sim: --protocol-seconds takes a positive number, got "${seconds}"`);
     process.exitCode = 2;
     return;

@@ -7,27 +7,35 @@
 import { encryptionOverhead } from '../wire/crypto.ts';
 import { COMPOUND_HEADER_OVERHEAD, COMPOUND_PART_OVERHEAD } from '../wire/limits.ts';
 import type { Core } from './core.ts';
+import type { NodeState } from './node-state.ts';
 
 /** One gossip round. */
 export function gossip(core: Core): void {
   const now = core.clock.now();
-  const targets = core.nodes.randomNodes(core.opts.gossipNodes, core.random, (n) => {
-    if (n.name === core.opts.name) return true;
-    switch (n.status) {
-      case 'alive':
-      case 'suspect':
-        return false;
-      case 'dead':
-        return now - n.stateChangeAt > core.opts.gossipToTheDeadTimeMs;
-      default:
-        return true;
-    }
-  });
+  // Targets are drawn first, as memberlist does, even when nothing turns out to be queued: the
+  // random stream, and so every later choice of this node (and a simulated run), stays the same.
+  const targets = core.nodes.randomNodes(core.opts.gossipNodes, core.random, (n) =>
+    isNotGossipTarget(core, n, now),
+  );
+  // Nothing queued here and no delegate queue to ask: nothing can be sent this round.
+  if (core.queue.length === 0 && core.delegate.getBroadcasts === undefined) return;
   let bytesAvail = core.opts.udpBufferBytes - COMPOUND_HEADER_OVERHEAD;
   if (core.encrypting) bytesAvail -= encryptionOverhead(core.encryptionVersion);
   for (const node of targets) {
     const msgs = core.getBroadcasts(COMPOUND_PART_OVERHEAD, bytesAvail);
     if (msgs.length === 0) return;
     core.sendToNode(node.address, msgs);
+  }
+}
+
+function isNotGossipTarget(core: Core, n: NodeState, now: number): boolean {
+  switch (n.status) {
+    case 'alive':
+    case 'suspect':
+      return n.name === core.opts.name;
+    case 'dead':
+      return n.name === core.opts.name || now - n.stateChangeAt > core.opts.gossipToTheDeadTimeMs;
+    default:
+      return true;
   }
 }
