@@ -139,7 +139,7 @@ export interface ProtocolBenchRow {
 export const PROTOCOL_BENCH_NODES: readonly number[] = [1000, 5000];
 /**
  * Virtual seconds measured per size, when given; by default one scaled push-pull interval
- * (memberlist `pushPullScale`: 150 s at 1 000 nodes, 270 s at 5 000), the shortest window in
+ * (memberlist `pushPullScale`: 180 s at 1 000 nodes, 270 s at 5 000), the shortest window in
  * which every node runs exactly one periodic push-pull, so anti-entropy (at 5 000 nodes, half
  * the steady-state cost) is counted at its long-run rate. A shorter window can fall between
  * push-pulls (after a warm start they all come within the same 30 s of every interval).

@@ -13,8 +13,6 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import type { CommandIo } from '../../src/cli/command.ts';
-import { main } from '../../src/cli/main.ts';
 import { Memberlist } from '../../src/membership/index.ts';
 import { RealClock, SeededRandom } from '../../src/runtime/index.ts';
 import { type ClusterView, ConvergenceChecker } from '../../src/sim/checkers/convergence.ts';
@@ -26,21 +24,10 @@ import { percentile } from '../../src/sim/metrics.ts';
 import { runProtocolSim } from '../../src/sim/protocol-sim.ts';
 import { SCENARIO_NAMES } from '../../src/sim/scenario.ts';
 import { UdpTcpTransport } from '../../src/transport/udp-tcp.ts';
+import { type CliRun, runCli } from '../support/cli.ts';
 
-async function sim(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const io: CommandIo = {
-    stdout: (t) => {
-      stdout += t;
-    },
-    stderr: (t) => {
-      stderr += t;
-    },
-    env: {},
-  };
-  const code = await main(['sim', ...args], io);
-  return { code, stdout, stderr };
+function sim(args: string[]): Promise<CliRun> {
+  return runCli(['sim', ...args]);
 }
 
 /** Seeds of the sweep: 200 from GOSSIP_SIM_SEED_BASE (default 1), so CI runs the same ones. */

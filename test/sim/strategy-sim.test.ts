@@ -7,25 +7,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import type { CommandIo } from '../../src/cli/command.ts';
-import { main } from '../../src/cli/main.ts';
 import { barChart, formatTick, histogram, lineChart, niceTicks } from '../../src/sim/plot.ts';
 import { runStrategySim } from '../../src/sim/strategy-sim.ts';
+import { type CliRun, runCli } from '../support/cli.ts';
 
-async function sim(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const io: CommandIo = {
-    stdout: (t) => {
-      stdout += t;
-    },
-    stderr: (t) => {
-      stderr += t;
-    },
-    env: {},
-  };
-  const code = await main(['sim', ...args], io);
-  return { code, stdout, stderr };
+function sim(args: string[]): Promise<CliRun> {
+  return runCli(['sim', ...args]);
 }
 
 describe('runStrategySim', () => {

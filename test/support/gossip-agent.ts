@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { MemberJson } from '../../src/cli/commands/members.ts';
 import { freePort, sleep } from './serf.ts';
 
 export const BIN = fileURLToPath(new URL('../../bin/gossip.js', import.meta.url));
@@ -26,14 +27,8 @@ export interface GossipAgentOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-export interface MemberJson {
-  name: string;
-  addr: string;
-  port: number;
-  tags: Record<string, string>;
-  status: string;
-  protocol: { min: number; max: number; version: number };
-}
+/** One member as `serf members -format=json` (and our API) print it. */
+export type { MemberJson };
 
 export class GossipAgent {
   readonly node: string;

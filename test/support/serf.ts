@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { MemberJson } from '../../src/cli/commands/members.ts';
 
 /** True when the `serf` binary is installed (CI installs the Debian package). */
 export function serfAvailable(): boolean {
@@ -59,15 +60,6 @@ export interface SerfAgentOptions {
   snapshot?: string;
   keyringFile?: string;
   extraArgs?: string[];
-}
-
-export interface SerfMemberJson {
-  name: string;
-  addr: string;
-  port: number;
-  tags: Record<string, string>;
-  status: string;
-  protocol: { min: number; max: number; version: number };
 }
 
 /** A running `serf agent`. */
@@ -180,8 +172,8 @@ export class SerfAgent {
   }
 
   /** `serf members -format=json`. */
-  async members(): Promise<SerfMemberJson[]> {
-    const out = JSON.parse(await this.cli(['members', '-format=json'])) as { members: SerfMemberJson[] };
+  async members(): Promise<MemberJson[]> {
+    const out = JSON.parse(await this.cli(['members', '-format=json'])) as { members: MemberJson[] };
     return out.members;
   }
 
