@@ -46,5 +46,5 @@ export function suspicionTimeoutAfter(
   const frac = Math.log(confirmations + 1) / Math.log(k + 1);
   const raw = maxMs / 1000 - frac * (maxMs / 1000 - minMs / 1000);
   const timeout = Math.floor(1000 * raw);
-  return timeout < minMs ? minMs : timeout;
+  return Math.max(timeout, minMs);
 }
