@@ -377,21 +377,36 @@ export function spreadChart(results: readonly StrategySimResult[]): string {
   });
 }
 
-/** Writes a progress line to stderr at most every PROGRESS_INTERVAL_MS of wall time. */
+/** Least wall time between two progress lines on the terminal. */
 const PROGRESS_INTERVAL_MS = 250;
 
-function progressReporter(io: CommandIo, isEnabled: boolean): ((p: StrategySimProgress) => void) | undefined {
+/**
+ * A progress callback that rewrites one terminal line on stderr with `line(p)`, at most every
+ * PROGRESS_INTERVAL_MS of wall time; none when progress is off (stderr not a terminal).
+ */
+function throttledProgress<P>(
+  io: CommandIo,
+  isEnabled: boolean,
+  line: (p: P) => string,
+): ((p: P) => void) | undefined {
   if (!isEnabled) return undefined;
   let last = 0;
   return (p) => {
     const now = performance.now();
     if (now - last < PROGRESS_INTERVAL_MS) return;
     last = now;
-    io.stderr(
-      `\r\x1b[K${p.strategy}${p.isWarmup ? ' (warm-up)' : ''}: round ${p.round}, ` +
-        `${p.informedLive} of ${p.liveCount} live nodes informed`,
-    );
+    io.stderr(`\r\x1b[K${line(p)}`);
   };
+}
+
+function progressReporter(io: CommandIo, isEnabled: boolean): ((p: StrategySimProgress) => void) | undefined {
+  return throttledProgress<StrategySimProgress>(
+    io,
+    isEnabled,
+    (p) =>
+      `${p.strategy}${p.isWarmup ? ' (warm-up)' : ''}: round ${p.round}, ` +
+      `${p.informedLive} of ${p.liveCount} live nodes informed`,
+  );
 }
 
 /** Strategy mode: runs each strategy, prints the records, draws the plot. */
@@ -527,17 +542,13 @@ export function scenarioReproduceCommand(f: ScenarioModeFlags, nodes: number, du
 }
 
 function scenarioProgress(io: CommandIo, isEnabled: boolean): ((p: ProtocolSimProgress) => void) | undefined {
-  if (!isEnabled) return undefined;
-  let last = 0;
-  return (p) => {
-    const now = performance.now();
-    if (now - last < PROGRESS_INTERVAL_MS) return;
-    last = now;
-    io.stderr(
-      `\r\x1b[K${p.phase}: ${((p.nowMs - p.phaseStartMs) / 1000).toFixed(1)} of at most ${((p.phaseEndMs - p.phaseStartMs) / 1000).toFixed(1)} s simulated, ` +
-        `${p.running} nodes running, ${p.events} events`,
-    );
-  };
+  return throttledProgress<ProtocolSimProgress>(
+    io,
+    isEnabled,
+    (p) =>
+      `${p.phase}: ${((p.nowMs - p.phaseStartMs) / 1000).toFixed(1)} of at most ${((p.phaseEndMs - p.phaseStartMs) / 1000).toFixed(1)} s simulated, ` +
+      `${p.running} nodes running, ${p.events} events`,
+  );
 }
 
 /** Heap one member entry costs in the simulator (measured by `npm run bench -- sim`: ≈ 740 B). */
