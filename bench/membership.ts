@@ -58,6 +58,22 @@ interface BenchNode {
   leave(): Promise<void>;
   /** kill -9 by PID (a no-op once it has exited). */
   kill(): Promise<void>;
+  /**
+   * Ours only: the Lifeguard counters from `/metrics` (probes put down to our own event-loop
+   * stall, and the health score), to tell CPU contention apart from protocol behaviour.
+   */
+  lifeguard?(): Promise<LifeguardView>;
+}
+
+interface LifeguardView {
+  probesInconclusive: number;
+  healthScore: number;
+}
+
+/** A value of an unlabelled metric in Prometheus text, 0 when absent. */
+function metricValue(text: string, name: string): number {
+  const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+  return m ? Number(m[1]) : 0;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -186,6 +202,14 @@ async function startGossip(name: string, profile: Profile): Promise<BenchNode> {
         await call('POST', '/v1/leave', {});
       },
       kill: () => p.kill(),
+      lifeguard: async () => {
+        const res = await fetch(`http://${http}/metrics`, { signal: AbortSignal.timeout(30_000) });
+        const text = await res.text();
+        return {
+          probesInconclusive: metricValue(text, 'gossip_probes_inconclusive_total'),
+          healthScore: metricValue(text, 'gossip_health_score'),
+        };
+      },
     };
   } catch (e) {
     await p.kill();
@@ -352,6 +376,11 @@ interface ClusterResult {
   leaveMs: number | null;
   /** Observers that listed the leaver `failed` before `left` (a leave mistaken for a crash). */
   failedBeforeLeft: number;
+  /**
+   * Ours only, read once the crash was seen by all: probes the observers put down to their own
+   * event-loop stall since start (summed), and the highest health score among them.
+   */
+  lifeguard: { probesInconclusive: number; maxHealthScore: number } | null;
   errors: string[];
 }
 
@@ -375,6 +404,7 @@ async function runCluster(
     crashMs: null,
     leaveMs: null,
     failedBeforeLeft: 0,
+    lifeguard: null,
     errors: [],
   };
   try {
@@ -428,6 +458,13 @@ async function runCluster(
         `${victim.name} failed`,
       );
       r.crashMs = Math.max(...times);
+      const views = await Promise.all(others.flatMap((x) => (x.lifeguard ? [x.lifeguard()] : [])));
+      if (views.length > 0) {
+        r.lifeguard = {
+          probesInconclusive: views.reduce((sum, v) => sum + v.probesInconclusive, 0),
+          maxHealthScore: Math.max(...views.map((v) => v.healthScore)),
+        };
+      }
     } catch (e) {
       r.errors.push(`crash: ${(e as Error).message}`);
     }
@@ -464,7 +501,11 @@ async function runCluster(
     await Promise.all(nodes.map((x) => x.kill().catch(() => {})));
     const line =
       `  ${side.padEnd(6)} cluster ${cluster}: started in ${fmtS(startupMs)}, ` +
-      `join ${fmtMs(r.joinMs)} (join calls done at ${fmtMs(r.joinCallsMs)}), crash ${fmtMs(r.crashMs)}, leave ${fmtMs(r.leaveMs)}` +
+      `join ${fmtMs(r.joinMs)} (join calls done at ${fmtMs(r.joinCallsMs)}), crash ${fmtMs(r.crashMs)}` +
+      (r.lifeguard
+        ? ` (inconclusive probes ${r.lifeguard.probesInconclusive}, max health score ${r.lifeguard.maxHealthScore})`
+        : '') +
+      `, leave ${fmtMs(r.leaveMs)}` +
       (r.failedBeforeLeft
         ? ` (${r.failedBeforeLeft} observer(s) listed the leaver failed before left)`
         : '') +
