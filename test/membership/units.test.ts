@@ -196,15 +196,19 @@ describe('Awareness (memberlist awareness_test.go)', () => {
 });
 
 describe('TransmitLimitedQueue (memberlist queue_test.go)', () => {
+  /** A queue with a fixed retransmit multiplier and cluster size. */
+  const queueOf = (mult: number, nodes: number, maxDepth: number) =>
+    new TransmitLimitedQueue(
+      () => mult,
+      () => nodes,
+      maxDepth,
+    );
+
   const bytes = (s: string) => new TextEncoder().encode(s);
   const text = (b: Uint8Array[]) => b.map((x) => new TextDecoder().decode(x));
 
   it('a named broadcast replaces the queued one with the same name', () => {
-    const q = new TransmitLimitedQueue(
-      () => 1,
-      () => 1,
-      100,
-    );
+    const q = queueOf(1, 1, 100);
     const how: string[] = [];
     q.queue(bytes('test'), { name: 'test', finished: (h) => how.push(h) });
     q.queue(bytes('foo'), { name: 'foo' });
@@ -217,11 +221,7 @@ describe('TransmitLimitedQueue (memberlist queue_test.go)', () => {
 
   it('hands out fewest transmits first, then larger, then newer; drops at the retransmit limit', () => {
     // limit = 1 × ceil(log10(10 + 1)) = 2 transmits
-    const q = new TransmitLimitedQueue(
-      () => 1,
-      () => 10,
-      100,
-    );
+    const q = queueOf(1, 10, 100);
     q.queue(bytes('test'), { name: 'test' });
     q.queue(bytes('foo'), { name: 'foo' });
     q.queue(bytes('bar'), { name: 'bar' });
@@ -233,11 +233,7 @@ describe('TransmitLimitedQueue (memberlist queue_test.go)', () => {
   });
 
   it('fills a limited packet greedily and leaves the rest for the next', () => {
-    const q = new TransmitLimitedQueue(
-      () => 3,
-      () => 10,
-      100,
-    );
+    const q = queueOf(3, 10, 100);
     q.queue(bytes('1234'), { name: 'a' });
     q.queue(bytes('12345678'), { name: 'b' });
     q.queue(bytes('12'), { name: 'c' });
@@ -248,11 +244,7 @@ describe('TransmitLimitedQueue (memberlist queue_test.go)', () => {
   });
 
   it('our leave and refutations go before everything else', () => {
-    const q = new TransmitLimitedQueue(
-      () => 4,
-      () => 10,
-      100,
-    );
+    const q = queueOf(4, 10, 100);
     q.queue(bytes('a-big-ordinary-message'), { name: 'x' });
     q.queue(bytes('refute'), { name: 'me', priority: BroadcastPriority.self });
     q.queue(bytes('leave'), { name: 'me2', priority: BroadcastPriority.leave });
@@ -260,11 +252,7 @@ describe('TransmitLimitedQueue (memberlist queue_test.go)', () => {
   });
 
   it('prune keeps the least-transmitted and reports the drops', () => {
-    const q = new TransmitLimitedQueue(
-      () => 10,
-      () => 10,
-      100,
-    );
+    const q = queueOf(10, 10, 100);
     const dropped: string[] = [];
     for (const s of ['a', 'b', 'c'])
       q.queue(bytes(s), { finished: (h) => h === 'dropped' && dropped.push(s) });
@@ -275,11 +263,7 @@ describe('TransmitLimitedQueue (memberlist queue_test.go)', () => {
   });
 
   it('is bounded: queueing beyond maxDepth prunes', () => {
-    const q = new TransmitLimitedQueue(
-      () => 4,
-      () => 10,
-      10,
-    );
+    const q = queueOf(4, 10, 10);
     for (let i = 0; i < 50; i++) q.queue(bytes(`m${i}`));
     assert.equal(q.length, 10);
     assert.equal(q.prunedCount, 40);

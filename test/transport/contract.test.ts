@@ -286,6 +286,23 @@ async function connect(h: Harness, from: TestTransport, to: TestTransport, accep
   return { near: r.stream, far: accepted[accepted.length - 1]! };
 }
 
+/**
+ * Two fresh transports and a stream from the first to the second, both ends watched from the
+ * start (`echo`: the far end writes back whatever it reads).
+ */
+async function watchedStream(h: Harness, options: { echo?: boolean } = {}) {
+  const a = await h.create();
+  const b = await h.create();
+  let farSeen: Seen | undefined;
+  const accepted = acceptInto(b, (s) => {
+    farSeen = watch(s, options.echo ? { data: (chunk) => s.write(chunk) } : {});
+  });
+  const { near } = await connect(h, a, b, accepted);
+  const nearSeen = watch(near);
+  assert.ok(farSeen !== undefined, 'the accepted stream was not watched');
+  return { a, b, near, nearSeen, farSeen };
+}
+
 function transportContract(name: string, makeHarness: () => Harness): void {
   describe(`Transport contract: ${name}`, { timeout: TEST_TIMEOUT_MS * 4 }, () => {
     let h: Harness;
@@ -365,15 +382,8 @@ function transportContract(name: string, makeHarness: () => Harness): void {
     });
 
     it('Stream_FiveMiB_ByteForByte_AndEchoedBack', { timeout: TEST_TIMEOUT_MS }, async () => {
-      const a = await h.create();
-      const b = await h.create();
+      const { near, nearSeen, farSeen } = await watchedStream(h, { echo: true });
       const payload = randomBytes(5 * 1024 * 1024, 7);
-      let farSeen: Seen | undefined;
-      const accepted = acceptInto(b, (s) => {
-        farSeen = watch(s, { data: (chunk) => s.write(chunk) }); // echo
-      });
-      const { near } = await connect(h, a, b, accepted);
-      const nearSeen = watch(near);
       // Uneven chunks, so chunk boundaries do not line up with anything.
       const random = new SeededRandom(3);
       for (let off = 0; off < payload.length; ) {
@@ -382,7 +392,7 @@ function transportContract(name: string, makeHarness: () => Harness): void {
         off += n;
       }
       assert.ok(await h.waitFor(() => bytesOf(nearSeen) >= payload.length, 10_000), 'echo incomplete');
-      assert.ok(Buffer.from(payload).equals(concat(farSeen!)), 'payload corrupted on the way out');
+      assert.ok(Buffer.from(payload).equals(concat(farSeen)), 'payload corrupted on the way out');
       assert.ok(Buffer.from(payload).equals(concat(nearSeen)), 'payload corrupted on the way back');
       near.close();
       assert.ok(await h.waitFor(() => nearSeen.closes.length === 1, WAIT_MS));
@@ -404,43 +414,29 @@ function transportContract(name: string, makeHarness: () => Harness): void {
     });
 
     it('Stream_Close_FlushesThenPeerSeesCloseOnce', { timeout: TEST_TIMEOUT_MS }, async () => {
-      const a = await h.create();
-      const b = await h.create();
-      let farSeen: Seen | undefined;
-      const accepted = acceptInto(b, (s) => {
-        farSeen = watch(s);
-      });
-      const { near } = await connect(h, a, b, accepted);
-      const nearSeen = watch(near);
+      const { near, nearSeen, farSeen } = await watchedStream(h);
       const payload = randomBytes(1024 * 1024, 11);
       near.write(payload);
       near.close();
       near.close(); // idempotent
       near.write(Uint8Array.from([1])); // after close: a no-op
-      assert.ok(await h.waitFor(() => farSeen!.closes.length > 0 && nearSeen.closes.length > 0, WAIT_MS));
+      assert.ok(await h.waitFor(() => farSeen.closes.length > 0 && nearSeen.closes.length > 0, WAIT_MS));
       await h.settle(50);
-      assert.ok(Buffer.from(payload).equals(concat(farSeen!)), 'queued data not flushed before close');
-      assert.deepEqual(farSeen!.closes, [undefined]);
+      assert.ok(Buffer.from(payload).equals(concat(farSeen)), 'queued data not flushed before close');
+      assert.deepEqual(farSeen.closes, [undefined]);
       assert.deepEqual(nearSeen.closes, [undefined]);
     });
 
     it('Stream_Destroy_LocalGetsErrorAndPeerIsReset', { timeout: TEST_TIMEOUT_MS }, async () => {
-      const a = await h.create();
-      const b = await h.create();
-      let farSeen: Seen | undefined;
-      const accepted = acceptInto(b, (s) => {
-        farSeen = watch(s);
-      });
-      const { near } = await connect(h, a, b, accepted);
-      const nearSeen = watch(near);
+      const { near, nearSeen, farSeen } = await watchedStream(h);
       const boom = new Error('boom');
       near.destroy(boom);
       near.destroy(new Error('again'));
-      assert.ok(await h.waitFor(() => farSeen!.closes.length > 0 && nearSeen.closes.length > 0, WAIT_MS));
+      assert.ok(await h.waitFor(() => farSeen.closes.length > 0 && nearSeen.closes.length > 0, WAIT_MS));
       await h.settle(50);
       assert.deepEqual(nearSeen.closes, [boom]);
-      assert.equal(farSeen!.closes.length, 1);
-      assert.equal(codeOf(farSeen!.closes[0]), 'ECONNRESET');
+      assert.equal(farSeen.closes.length, 1);
+      assert.equal(codeOf(farSeen.closes[0]), 'ECONNRESET');
     });
 
     it('Dial_ClosedPort_Refused', { timeout: TEST_TIMEOUT_MS }, async () => {
@@ -491,23 +487,16 @@ function transportContract(name: string, makeHarness: () => Harness): void {
     });
 
     it('Shutdown_ClosesStreams_Idempotent', { timeout: TEST_TIMEOUT_MS }, async () => {
-      const a = await h.create();
-      const b = await h.create();
-      let farSeen: Seen | undefined;
-      const accepted = acceptInto(b, (s) => {
-        farSeen = watch(s);
-      });
-      const { near } = await connect(h, a, b, accepted);
-      const nearSeen = watch(near);
+      const { a, b, nearSeen, farSeen } = await watchedStream(h);
       const first = a.shutdown();
       const second = a.shutdown();
       await Promise.all([first, second]);
       await a.shutdown();
-      assert.ok(await h.waitFor(() => nearSeen.closes.length > 0 && farSeen!.closes.length > 0, WAIT_MS));
+      assert.ok(await h.waitFor(() => nearSeen.closes.length > 0 && farSeen.closes.length > 0, WAIT_MS));
       await h.settle(50);
       assert.equal(nearSeen.closes.length, 1);
       assert.ok(nearSeen.closes[0] instanceof Error, 'a stream closed by shutdown reports an error');
-      assert.equal(farSeen!.closes.length, 1);
+      assert.equal(farSeen.closes.length, 1);
       // Afterwards nothing throws, and dials fail.
       a.sendPacket(b.localAddr, Uint8Array.from([1]));
       const r = await dial(h, a, b.localAddr);

@@ -71,6 +71,17 @@ function dialSync(clock: VirtualClock, from: MemoryTransport, to: Addr, timeoutM
   return results;
 }
 
+/** Two transports (5 ms latency) and a stream from the first to the second, connected. */
+function connectedPair() {
+  const { clock, network, nodes, streams } = setup(2);
+  const [a, b] = nodes as [MemoryTransport, MemoryTransport];
+  const dial = dialSync(clock, a, b.localAddr, 1000);
+  clock.advance(10);
+  const near = (dial[0]!.result as { stream: Stream }).stream;
+  const far = streams.get(b.localAddr)![0]!;
+  return { clock, network, a, b, near, far };
+}
+
 function codeOf(error: Error | undefined): string | undefined {
   return (error as { code?: string } | undefined)?.code;
 }
@@ -402,13 +413,9 @@ describe('MemoryNetwork streams', () => {
   });
 
   it('keeps stream chunks in order even when latency drops mid-stream', () => {
-    const { clock, network, nodes, streams } = setup(2);
-    const [a, b] = nodes as [MemoryTransport, MemoryTransport];
-    const dial = dialSync(clock, a, b.localAddr, 1000);
-    clock.advance(10);
-    const near = (dial[0]!.result as { stream: Stream }).stream;
+    const { clock, network, near, far } = connectedPair();
     const got: number[] = [];
-    streams.get(b.localAddr)![0]!.setHandlers({ data: (c) => got.push(c[0]!), close: () => {} });
+    far.setHandlers({ data: (c) => got.push(c[0]!), close: () => {} });
     network.setLatency(50);
     near.write(Uint8Array.from([1]));
     network.setLatency(1);
@@ -440,12 +447,7 @@ describe('MemoryNetwork streams', () => {
 
   it('destroys open streams with an error when a partition cuts them, on both sides', () => {
     for (const cut of ['partition', 'block-back', 'isolate', 'crash'] as const) {
-      const { clock, network, nodes, streams } = setup(2);
-      const [a, b] = nodes as [MemoryTransport, MemoryTransport];
-      const dial = dialSync(clock, a, b.localAddr, 1000);
-      clock.advance(10);
-      const near = (dial[0]!.result as { stream: Stream }).stream;
-      const far = streams.get(b.localAddr)![0]!;
+      const { clock, network, a, b, near, far } = connectedPair();
       const nearCloses: (Error | undefined)[] = [];
       const farCloses: (Error | undefined)[] = [];
       const nearData: number[] = [];
@@ -466,12 +468,7 @@ describe('MemoryNetwork streams', () => {
   });
 
   it('close() after data: the peer reads everything, then both sides close once without error', () => {
-    const { clock, network, nodes, streams } = setup(2);
-    const [a, b] = nodes as [MemoryTransport, MemoryTransport];
-    const dial = dialSync(clock, a, b.localAddr, 1000);
-    clock.advance(10);
-    const near = (dial[0]!.result as { stream: Stream }).stream;
-    const far = streams.get(b.localAddr)![0]!;
+    const { clock, network, a, near, far } = connectedPair();
     const log: string[] = [];
     near.setHandlers({ data: (c) => log.push(`a:${c[0]}`), close: (e) => log.push(`a:close:${e?.message}`) });
     far.setHandlers({
