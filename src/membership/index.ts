@@ -3,7 +3,7 @@ export { Awareness } from './awareness.ts';
 export type { MemberlistStats } from './core.ts';
 export type { MemberlistDelegate, MemberlistEvents } from './delegate.ts';
 export { PUSH_PULL_SCALE_THRESHOLD, pushPullScaleMs, retransmitLimit, suspicionTimeoutMs } from './math.ts';
-export { Memberlist, type MemberlistInit, type SignalOptions } from './memberlist.ts';
+export { Memberlist, type MemberlistInit, type PeekedMember, type SignalOptions } from './memberlist.ts';
 export type { Member, NodeStatus } from './node-state.ts';
 export {
   defaultLanTuning,

@@ -21,17 +21,17 @@ import { type Random, SeededRandom } from '../runtime/random.ts';
 import { secureSeed } from '../runtime/seed.ts';
 import type { Addr, Transport } from '../transport/transport.ts';
 import type { Keyring } from '../wire/crypto.ts';
-import { ipFromString, splitHostPort } from '../wire/ip.ts';
+import { ipFromString, ipToString, joinHostPort, splitHostPort } from '../wire/ip.ts';
 import { encodeMessage } from '../wire/memberlist.ts';
 import { Core, type MemberlistStats } from './core.ts';
 import type { MemberlistDelegate, MemberlistEvents } from './delegate.ts';
 import { gossip } from './gossip.ts';
 import { pushPullScaleMs } from './math.ts';
-import { type Member, toMember } from './node-state.ts';
+import { type Member, type NodeStatus, STATUS_BY_CODE, toMember } from './node-state.ts';
 import { defaultOptions, type MemberlistOptions, type ProfileName, validateOptions } from './options.ts';
 import { handlePacket } from './packets.ts';
 import { ProbeLoop } from './probe.ts';
-import { handleStream, pushPullNode, sendReliable } from './streams.ts';
+import { handleStream, type PeekResult, peekNode, pushPullNode, sendReliable } from './streams.ts';
 import { aliveNode, deadNode } from './transitions.ts';
 
 /** What a {@link Memberlist} is made from: options (any subset, over a profile's defaults) and its edges. */
@@ -57,6 +57,21 @@ export interface MemberlistInit extends Partial<MemberlistOptions> {
 /** Options of long operations. */
 export interface SignalOptions {
   signal?: AbortSignal;
+}
+
+/** One entry of a remote's member list, as {@link Memberlist.peekState} read it. */
+export interface PeekedMember {
+  name: string;
+  /** `ip:port` (IPv6 in brackets). */
+  address: string;
+  status: NodeStatus;
+  incarnation: number;
+  /** The delegate's metadata (Serf: the encoded tags). */
+  meta: Uint8Array;
+  /** memberlist protocol versions it speaks. */
+  protocol: { min: number; max: number; current: number };
+  /** Delegate (Serf) protocol versions it speaks. */
+  delegate: { min: number; max: number; current: number };
 }
 
 type Lifecycle = 'created' | 'running' | 'left' | 'shutdown';
@@ -251,6 +266,32 @@ export class Memberlist {
     }
     this.#afterJoin();
     return successes;
+  }
+
+  /**
+   * Reads the member list of the node at `addr` (`ip:port`) without joining it: a push-pull that
+   * merges nothing on either side (see `peekNode`). Rejects with the exchange's error (refused,
+   * timed out, wrong key, wrong protocol) when it fails; aborting rejects with the signal's reason.
+   */
+  async peekState(addr: string, options: SignalOptions = {}): Promise<PeekedMember[]> {
+    this.#assertRunning('peek');
+    const hp = splitHostPort(addr, 7946);
+    if (!hp || !ipFromString(hp.host)) throw new ConfigError('peek', `"${addr}" is not an ip:port`);
+    const to = joinHostPort(hp.host, hp.port);
+    const result = await this.#abortable(
+      new Promise<PeekResult>((resolve) => peekNode(this.#core, to, resolve)),
+      options.signal,
+    );
+    if (!result.ok) throw result.error;
+    return result.states.map((s) => ({
+      name: s.name,
+      address: joinHostPort(ipToString(s.addr), s.port),
+      status: STATUS_BY_CODE[s.state] ?? 'dead',
+      incarnation: s.incarnation,
+      meta: s.meta,
+      protocol: { min: s.vsn[0] ?? 0, max: s.vsn[1] ?? 0, current: s.vsn[2] ?? 0 },
+      delegate: { min: s.vsn[3] ?? 0, max: s.vsn[4] ?? 0, current: s.vsn[5] ?? 0 },
+    }));
   }
 
   /**

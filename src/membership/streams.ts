@@ -363,6 +363,31 @@ export function pushPullNode(core: Core, to: Addr, join: boolean, callback: (err
   });
 }
 
+/** What {@link peekNode} read: the remote's member list, exactly as it sent it. */
+export type PeekResult = { ok: true; states: readonly PushNodeState[] } | { ok: false; error: Error };
+
+/**
+ * A push-pull that merges nothing on either side (beyond memberlist): we send a state with no
+ * members and no delegate state (`join` false), so the remote merges nothing and answers with
+ * its full state, which we return instead of merging. Discovery's first-start gate and
+ * `gossip doctor` use it to learn who answers at an address (its name, its members, its
+ * protocol versions) and whether our key and label are accepted, without joining. A Go Serf
+ * peer logs "Remote state is zero bytes" for the empty delegate state and carries on.
+ */
+export function peekNode(core: Core, to: Addr, callback: (result: PeekResult) => void): void {
+  const started = core.clock.now();
+  const request = frame(core, encodePushPull(false, [], new Uint8Array(0)));
+  exchange(core, to, request, started + core.opts.tcpTimeoutMs, true, (r) => {
+    if (!r.ok) callback(r);
+    else if (r.message.type !== 'pushPull') {
+      callback({
+        ok: false,
+        error: new RemoteError(`${to} answered a push-pull with a ${r.message.type} message`),
+      });
+    } else callback({ ok: true, states: r.message.states });
+  });
+}
+
 /** The fallback TCP probe (memberlist `sendPingAndWaitForAck`): true if the member acked in time. */
 export function tcpPing(
   core: Core,
