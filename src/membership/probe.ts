@@ -17,8 +17,8 @@
 import { encodeMessage } from '../wire/memberlist.ts';
 import type { Core } from './core.ts';
 import { isDeadOrLeft, type NodeState, toMember } from './node-state.ts';
+import { membershipSeams } from './seams.ts';
 import { tcpPing } from './streams.ts';
-import { suspectNode } from './transitions.ts';
 
 /** Runs the probe loop: one probe per tick; a tick that arrives mid-probe starts the next probe when it ends. */
 export class ProbeLoop {
@@ -184,7 +184,7 @@ export function probeNode(core: Core, node: NodeState, done: () => void): void {
     core.events.emit('probe', { target: node.name, ok: false, indirect });
     const current = core.nodes.get(node.name);
     if (current !== undefined && current.status === 'alive') core.stats.suspicionsStarted++;
-    suspectNode(core, { incarnation: node.incarnation, node: node.name, from: opts.name });
+    membershipSeams.probeFailed(core, node);
     finish();
   };
 

@@ -13,6 +13,7 @@ import { internAddressOf, internBytes, internName, internVsn } from './intern.ts
 import { suspicionTimeoutMs } from './math.ts';
 import { addressOf, isDeadOrLeft, type NodeState, STATUS_BY_CODE, toMember } from './node-state.ts';
 import { BroadcastPriority } from './queue.ts';
+import { membershipSeams } from './seams.ts';
 import { Suspicion } from './suspicion.ts';
 
 function sameBytes(a: Uint8Array | readonly number[], b: Uint8Array | readonly number[]): boolean {
@@ -107,7 +108,7 @@ export function aliveNode(core: Core, a: Alive, options: AliveOptions = {}): voi
     // Someone claims we are alive with different facts (a restart, or old news): refute unless identical.
     if (a.incarnation === state.incarnation && sameBytes(a.meta, state.meta) && sameBytes(a.vsn, state.vsn))
       return;
-    refute(core, state, a.incarnation, 'alive');
+    membershipSeams.refute(core, state, a.incarnation, 'alive');
     return;
   }
   core.broadcast(
@@ -170,7 +171,7 @@ export function suspectNode(core: Core, s: Suspect): void {
   }
   if (state.status !== 'alive') return;
   if (state.name === core.opts.name) {
-    refute(core, state, s.incarnation, 'suspect');
+    membershipSeams.refute(core, state, s.incarnation, 'suspect');
     core.log.warn('refuting a suspicion of ourselves', { from: s.from });
     return;
   }
@@ -214,7 +215,7 @@ export function deadNode(
   if (isDeadOrLeft(state)) return;
   if (state.name === core.opts.name) {
     if (!core.hasLeft) {
-      refute(core, state, d.incarnation, 'dead');
+      membershipSeams.refute(core, state, d.incarnation, 'dead');
       core.log.warn('refuting a death notice about ourselves', { from: d.from });
       return;
     }
@@ -228,13 +229,14 @@ export function deadNode(
   core.events.emit('leave', { member: toMember(state) });
 }
 
-/** Refutes an accusation against ourselves: a higher incarnation, gossiped first. */
-export function refute(
-  core: Core,
-  me: NodeState,
-  accusedIncarnation: number,
-  reason: 'suspect' | 'dead' | 'alive',
-): void {
+/** What a refutation answers: a suspicion, a death notice, or an alive claim with other facts. */
+export type RefuteReason = 'suspect' | 'dead' | 'alive';
+
+/**
+ * Refutes an accusation against ourselves: a higher incarnation, gossiped first. Called
+ * through {@link membershipSeams} (seams.ts), where a test may swap it for a broken variant.
+ */
+export function refute(core: Core, me: NodeState, accusedIncarnation: number, reason: RefuteReason): void {
   let inc = core.nextIncarnation();
   if (accusedIncarnation >= inc) {
     core.incarnation = (accusedIncarnation + 1) >>> 0;

@@ -36,7 +36,13 @@ import { ConvergenceChecker } from './checkers/convergence.ts';
 import { DeadOriginChecker } from './checkers/dead-origin.ts';
 import { IncarnationChecker } from './checkers/incarnation.ts';
 import { RefuteChecker } from './checkers/refute.ts';
-import type { TraceChecker, TraceEvent, Violation } from './checkers/trace.ts';
+import {
+  TRACE_EVENT_TYPES,
+  type TraceChecker,
+  type TraceEvent,
+  type TraceEventType,
+  type Violation,
+} from './checkers/trace.ts';
 import { FaultInjector } from './faults.ts';
 import {
   type AccusationCause,
@@ -169,6 +175,17 @@ export interface LoadResult {
   perNodeMessagesPerSecond: (number | null)[];
 }
 
+/**
+ * What the checkers were fed and what they made of it: a run whose checkers saw nothing proves
+ * nothing, so the sweep sums these over its seeds and fails when a kind stays at 0.
+ */
+export interface ObservedResult {
+  /** Trace events by type (every checker sees every one). */
+  events: Record<TraceEventType, number>;
+  /** Per checker (by name): observations it held against its invariant. Empty without checking. */
+  checks: Record<string, number>;
+}
+
 /** The record of one run: what `gossip sim --scenario ... --format json` prints. Key order is fixed. */
 export interface ProtocolSimResult {
   /** Every derived parameter (the fault schedule included). */
@@ -190,6 +207,7 @@ export interface ProtocolSimResult {
   network: MemoryNetworkStats;
   /** Events run: timers fired plus packets handled. */
   events: number;
+  observed: ObservedResult;
 }
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
@@ -249,6 +267,10 @@ export class ProtocolSim {
   readonly #detection = new DetectionTracker();
   readonly #falsePositives: FalsePositiveCounter;
   readonly #violations: Violation[] = [];
+  readonly #observedEvents = Object.fromEntries(TRACE_EVENT_TYPES.map((t) => [t, 0])) as Record<
+    TraceEventType,
+    number
+  >;
   #violationsNotKept = 0;
   readonly #driverRandom: SeededRandom;
   readonly #isObserving: boolean;
@@ -368,6 +390,7 @@ export class ProtocolSim {
   }
 
   #observe(e: TraceEvent): void {
+    this.#observedEvents[e.type]++;
     for (const c of this.#checkers) c.observe(e);
     this.#detection.observe(e);
     this.#falsePositives.observe(e);
@@ -657,6 +680,10 @@ export class ProtocolSim {
       protocol: this.cluster.protocolTotals(),
       network: structuredClone(this.network.stats) as MemoryNetworkStats,
       events: this.events,
+      observed: {
+        events: { ...this.#observedEvents },
+        checks: Object.fromEntries(this.#checkers.map((c) => [c.name, c.checks])),
+      },
     };
   }
 

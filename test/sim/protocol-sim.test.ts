@@ -23,39 +23,38 @@ import type { MemberStatus, TraceChecker, TraceEvent } from '../../src/sim/check
 import { percentile } from '../../src/sim/metrics.ts';
 import { runProtocolSim } from '../../src/sim/protocol-sim.ts';
 import { SCENARIO_NAMES } from '../../src/sim/scenario.ts';
+import { runSweep, unobserved } from '../../src/sim/sweep.ts';
 import { UdpTcpTransport } from '../../src/transport/udp-tcp.ts';
 import { type CliRun, runCli } from '../support/cli.ts';
+import { SWEEP_DURATION_S, SWEEP_SEEDS, sweepSeedBase } from '../support/sweep.ts';
 
 function sim(args: string[]): Promise<CliRun> {
   return runCli(['sim', ...args]);
 }
 
-/** Seeds of the sweep: 200 from GOSSIP_SIM_SEED_BASE (default 1), so CI runs the same ones. */
-const SWEEP_SEEDS = 200;
-/** Safety phase of each sweep run, virtual seconds: short, so 200 runs take seconds. */
-const SWEEP_DURATION_S = 30;
-
 describe('protocol simulator: randomized sweep', () => {
-  it(`holds every invariant and converges on ${SWEEP_SEEDS} seeds of --scenario random`, async () => {
-    const base = Number(process.env.GOSSIP_SIM_SEED_BASE ?? 1);
-    const failures: string[] = [];
+  it(`holds every invariant and converges on ${SWEEP_SEEDS} seeds of --scenario random, and saw every kind of event`, async () => {
+    const base = sweepSeedBase();
     const started = performance.now();
-    let simulatedMs = 0;
-    for (let seed = base; seed < base + SWEEP_SEEDS; seed++) {
-      const r = await runProtocolSim({ scenario: 'random', seed, durationS: SWEEP_DURATION_S });
-      simulatedMs += r.phases.endMs;
-      if (!r.isOk) {
-        const why = r.violations.map((v) => `[${v.checker}] at ${v.atMs} ms: ${v.reason}`).join('\n    ');
-        failures.push(
-          `seed ${seed}: ${why || 'did not converge'}\n  reproduce: gossip sim --scenario random --nodes ${r.params.nodes} --seed ${seed} --duration ${SWEEP_DURATION_S} --format table`,
-        );
-      }
-    }
+    const sweep = await runSweep({ seeds: SWEEP_SEEDS, base, durationS: SWEEP_DURATION_S });
     const wall = (performance.now() - started) / 1000;
+    const events = Object.entries(sweep.observed.events)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ');
+    const checks = Object.entries(sweep.observed.checks)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ');
     console.log(
-      `sweep: ${SWEEP_SEEDS} seeds from ${base}, ${(simulatedMs / 1000).toFixed(0)} s simulated in ${wall.toFixed(1)} s wall`,
+      `sweep: ${SWEEP_SEEDS} seeds from ${base}, ${(sweep.simulatedMs / 1000).toFixed(0)} s simulated in ${wall.toFixed(1)} s wall\n` +
+        `  observed: ${events}\n  checked: ${checks}`,
+    );
+    const failures = sweep.failures.map(
+      (f) =>
+        `seed ${f.seed}: ${f.violations.map((v) => `[${v.checker}] at ${v.atMs} ms: ${v.reason}`).join('\n    ')}\n  reproduce: ${f.reproduce}`,
     );
     assert.deepEqual(failures, [], `\n${failures.join('\n')}`);
+    // A checker fed nothing can never fail: the sweep must have seen every kind of event.
+    assert.deepEqual(unobserved(sweep), []);
   });
 });
 
@@ -114,6 +113,7 @@ describe('protocol simulator: scenarios and determinism', () => {
       'protocol',
       'network',
       'events',
+      'observed',
     ])
       assert.ok(key in r, key);
     assert.doesNotMatch(a.stdout, /wall/i, 'no wall-clock figures in the JSON');

@@ -27,6 +27,8 @@ interface Pending {
 
 export class DeadOriginChecker implements TraceChecker {
   readonly name = 'dead-origin';
+  /** Dead verdicts, dead marks and left marks held against the invariant. */
+  checks = 0;
   readonly #report: ViolationReporter;
   /** observer → member → incarnation of its latest suspicion. */
   readonly #suspected = new Map<string, Map<string, number>>();
@@ -54,6 +56,7 @@ export class DeadOriginChecker implements TraceChecker {
         return;
       }
       case 'dead': {
+        this.checks++;
         const suspectedAt = this.#suspected.get(e.observer)?.get(e.member);
         if (suspectedAt !== e.incarnation) {
           this.#report(
@@ -70,7 +73,10 @@ export class DeadOriginChecker implements TraceChecker {
         if (e.status === 'left') {
           if (e.observer === e.member) {
             this.#leaves.add(`${e.member}@${e.incarnation}`);
-          } else if (!this.#leaves.has(`${e.member}@${e.incarnation}`)) {
+            return;
+          }
+          this.checks++;
+          if (!this.#leaves.has(`${e.member}@${e.incarnation}`)) {
             this.#report(
               `${e.observer} marked ${e.member} as left at incarnation ${e.incarnation}, but ${e.member} never left at that incarnation`,
               e.atMs,
@@ -93,6 +99,7 @@ export class DeadOriginChecker implements TraceChecker {
   endOfEvent(atMs: number): void {
     if (this.#pendingDead.length === 0) return;
     for (const p of this.#pendingDead) {
+      this.checks++;
       if (!this.#deadVerdicts.has(`${p.member}@${p.incarnation}`)) {
         this.#report(
           `${p.observer} marked ${p.member} dead at incarnation ${p.incarnation}, but no node had declared it dead at that incarnation (no suspicion timed out)`,

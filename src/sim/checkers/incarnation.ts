@@ -27,6 +27,8 @@ interface Known {
 
 export class IncarnationChecker implements TraceChecker {
   readonly name = 'incarnation';
+  /** Observations compared with an incarnation the same observer held before. */
+  checks = 0;
   readonly #report: ViolationReporter;
   readonly #forgetAfterMs: number;
   /** observer → member → what it holds. Bounded by (nodes)² entries. */
@@ -94,6 +96,7 @@ export class IncarnationChecker implements TraceChecker {
       byMember.set(member, { incarnation, deadSinceMs: isDead ? atMs : undefined });
       return;
     }
+    this.checks++;
     if (incarnation < prev.incarnation) {
       const mayHaveForgotten =
         prev.deadSinceMs !== undefined && atMs - prev.deadSinceMs > this.#forgetAfterMs;

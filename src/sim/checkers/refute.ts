@@ -16,6 +16,8 @@ import type { TraceChecker, TraceEvent, ViolationReporter } from './trace.ts';
 
 export class RefuteChecker implements TraceChecker {
   readonly name = 'refute';
+  /** Accusations held against the invariant (fresh ones, at a node not leaving). */
+  checks = 0;
   readonly #report: ViolationReporter;
 
   constructor(report: ViolationReporter) {
@@ -25,6 +27,7 @@ export class RefuteChecker implements TraceChecker {
   observe(e: TraceEvent): void {
     if (e.type !== 'accused' || e.isLeaving) return;
     if (e.accusedIncarnation < e.incarnationBefore) return;
+    this.checks++;
     if (
       e.incarnationAfter <= e.accusedIncarnation ||
       e.refutedTo === null ||

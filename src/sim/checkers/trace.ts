@@ -65,6 +65,26 @@ export type TraceEvent =
       isLeaving: boolean;
     };
 
+/** Every {@link TraceEvent} type, in the order a run's `observed.events` lists them. */
+export const TRACE_EVENT_TYPES = [
+  'start',
+  'stop',
+  'view',
+  'suspect',
+  'dead',
+  'leave',
+  'join',
+  'refute',
+  'accused',
+] as const satisfies readonly TraceEvent['type'][];
+
+/** A trace event's type. */
+export type TraceEventType = (typeof TRACE_EVENT_TYPES)[number];
+
+// Every type of the union is listed above (a compile error names the one missing).
+const everyTypeListed: Record<Exclude<TraceEvent['type'], TraceEventType>, never> = {};
+void everyTypeListed;
+
 /** Reports a broken invariant: which checker, when, and why (a sentence naming nodes and values). */
 export type ViolationReporter = (reason: string, atMs: number) => void;
 
@@ -72,6 +92,12 @@ export type ViolationReporter = (reason: string, atMs: number) => void;
 export interface TraceChecker {
   /** Short name, printed before each reason. */
   readonly name: string;
+  /**
+   * Observations this checker has held against its invariant so far. A checker that stopped
+   * seeing the events it needs stays at 0, which the sweep asserts against (a checker that
+   * sees nothing can never fail).
+   */
+  readonly checks: number;
   /** Takes one observation (in trace order). */
   observe(event: TraceEvent): void;
   /**
