@@ -36,7 +36,7 @@ import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_proces
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
-import { BIN } from '../test/support/gossip-agent.ts';
+import { builtBin } from '../test/support/gossip-agent.ts';
 import { joinStormTail, type TailSummary, WITHOUT_TAIL_FIXES } from '../test/support/join-storm.ts';
 import { freePort, serfAvailable, sleep } from '../test/support/serf.ts';
 
@@ -162,7 +162,7 @@ async function startGossip(name: string, profile: Profile): Promise<BenchNode> {
   const port = await freePort();
   const addr = `127.0.0.1:${port}`;
   const p = new Proc(process.execPath, [
-    BIN,
+    builtBin(),
     'agent',
     ...['--node', name, '--bind', addr, '--http', '127.0.0.1:0', '--profile', profile],
     ...['--log-level', 'warn', '--no-dashboard'],

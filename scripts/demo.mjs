@@ -41,7 +41,7 @@ for (const a of agents) console.log(`  ${a.name}  http://${a.http}/`);
 console.log(`Logs and data in ${dir}; Ctrl-C stops every agent and removes it.`);
 console.log(`Try also: node bin/gossip.js members --http ${watcher.http}\n`);
 if (!existsSync(join(ROOT, 'web', 'dist', 'index.html'))) {
-  console.log('(the dashboard is not built: run `npm run build:web`; the agents run without it)\n');
+  console.log('(the dashboard is not built: run `npm run build`; the agents run without it)\n');
 }
 
 function start(a, join) {

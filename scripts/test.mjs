@@ -1,8 +1,12 @@
 #!/usr/bin/env node
 // `npm test`: everything a contributor must keep green, in one command.
-//   1. biome (lint + format check)   2. tsc --noEmit (strict types)   3. node --test on every test file
+//   0. the build (scripts/build.mjs: dist/ and web/dist, only what changed; tests that spawn
+//      bin/gossip.js run the built code)
+//   1. biome (lint + format check)   2. tsc --noEmit (strict types: the package, then the dashboard)
+//   3. node --test on every test file (TypeScript through tsx)
 // Usage: node scripts/test.mjs [--skip-static] [--only PATTERN]... [FILE]...
-// PATTERN is a substring of a test file's path (for example `--only wire`).
+// PATTERN is a substring of a test file's path (for example `--only wire`). Steps 1 and 2 run
+// only for the whole suite; the build always runs.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -39,9 +43,11 @@ function findTests(dir, out) {
 }
 
 const partial = only.length > 0 || files.length > 0;
+run(process.execPath, [join(root, 'scripts', 'build.mjs')]);
 if (!skipStatic && !partial) {
   run('npx', ['biome', 'check', '.']);
   run('npx', ['tsc', '--noEmit', '-p', '.']);
+  run('npx', ['tsc', '--noEmit', '-p', 'web']);
 }
 let tests = files.length > 0 ? files : findTests(join(root, 'test'), []).sort();
 if (only.length > 0) tests = tests.filter((t) => only.some((o) => t.includes(o)));

@@ -1,11 +1,8 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { PACKAGE_ROOT } from './package-root.ts';
-
-/** This package's version (package.json). */
-export const PACKAGE_VERSION: string = (
-  JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }
-).version;
+/**
+ * This package's version, as in package.json. The build (`scripts/build.mjs`, also run by
+ * `npm version`) writes it here, so nothing reads a file at import time.
+ */
+export const PACKAGE_VERSION: string = '0.1.0';
 
 /**
  * Protocol versions this implementation speaks on the wire. They are what a Serf 0.9.4 agent

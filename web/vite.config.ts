@@ -1,6 +1,7 @@
 /**
- * Builds the agent's dashboard: `npm run build:web` (also run by `npm install`'s `prepare`)
- * writes `web/dist`, which `src/agent/dashboard.ts` loads and the agent serves at `/`.
+ * Builds the agent's dashboard: `npm run build` (scripts/build.mjs, which `npm install`,
+ * `npm test` and `npm pack` run too) writes `web/dist`, which `src/agent/dashboard.ts` loads and
+ * the agent serves at `/`.
  * Asset URLs are relative (`base: './'`), so the page also works behind a path prefix.
  */
 import { defineConfig } from 'vite';

@@ -17,9 +17,9 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, relative, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { ConfigError } from '../errors.ts';
-import { PACKAGE_ROOT } from '../package-root.ts';
 
 /** One file of the dashboard, as the HTTP server sends it. */
 export interface DashboardAsset {
@@ -35,8 +35,12 @@ export interface DashboardAsset {
 /** Asset map: URL path (`/index.html`, `/assets/index-abc123.js`, and `/` for the index) to asset. */
 export type DashboardAssets = ReadonlyMap<string, DashboardAsset>;
 
-/** Where `npm run build:web` writes the dashboard: `web/dist` at the package root. */
-export const DASHBOARD_DIST_DIR = `${join(PACKAGE_ROOT, 'web', 'dist')}${sep}`;
+/**
+ * Where the build writes the dashboard: `web/dist` at the package root. This module sits two
+ * levels below the root both as a source (`src/agent/`) and built (`dist/agent/`), and the
+ * package ships `web/dist`, so the path is known without touching the file system.
+ */
+export const DASHBOARD_DIST_DIR = fileURLToPath(new URL('../../web/dist/', import.meta.url));
 
 /** Most files loaded; a build has a handful. More means a wrong directory. */
 export const DASHBOARD_MAX_FILES = 200;
@@ -103,7 +107,7 @@ export function loadDashboardAssets(dir: string = DASHBOARD_DIST_DIR): Dashboard
   if (!isFile(index)) {
     throw new ConfigError(
       'dashboard',
-      `the dashboard is not built: run npm run build:web (no ${index}); or start the agent with the dashboard off`,
+      `the dashboard is not built: run npm run build (no ${index}); or start the agent with the dashboard off`,
     );
   }
   const files: string[] = [];

@@ -7,35 +7,14 @@ import pino from 'pino';
 import type { LogFields, Logger } from '../log.ts';
 import type { LogFormat, LogLevel } from './config.ts';
 import { Hub } from './hub.ts';
+import { formatPretty, type LogRecord } from './log-format.ts';
 
-export interface LogRecord {
-  time: string;
-  level: LogLevel;
-  msg: string;
-  fields: LogFields;
-}
+export { formatPretty, type LogRecord };
 
 const LEVELS: Record<LogLevel, number> = { debug: 20, info: 30, warn: 40, error: 50 };
 
 /** Log records kept for late subscribers (`gossip monitor` shows the recent past first). */
 export const LOG_HUB_HISTORY = 200;
-
-function formatValue(v: unknown): string {
-  if (typeof v === 'string') return /[\s"=]/.test(v) ? JSON.stringify(v) : v;
-  try {
-    return JSON.stringify(v) ?? String(v);
-  } catch {
-    return String(v);
-  }
-}
-
-/** `2026-11-25T12:00:00.000Z [INFO]  message key=value ...` */
-export function formatPretty(r: LogRecord): string {
-  const fields = Object.entries(r.fields)
-    .map(([k, v]) => `${k}=${formatValue(v)}`)
-    .join(' ');
-  return `${r.time} [${r.level.toUpperCase()}]${' '.repeat(6 - r.level.length)}${r.msg}${fields ? ` ${fields}` : ''}`;
-}
 
 export interface AgentLogger extends Logger {
   readonly hub: Hub<LogRecord>;

@@ -1,6 +1,7 @@
 /**
  * The shape of a CLI subcommand. Each lives in `commands/NAME.ts`, is loaded lazily (so a
- * short command such as `members` does not pay for the agent's imports), and talks to a
+ * short command such as `members` does not pay for the agent's imports; the one-line summaries
+ * live in `main.ts`'s table for the same reason), and talks to a
  * running agent only through its HTTP API.
  */
 export interface CommandIo {
@@ -10,8 +11,6 @@ export interface CommandIo {
 }
 
 export interface Command {
-  /** One line for `gossip --help`. */
-  summary: string;
   /** Full `--help` text. */
   help: string;
   /** Runs the command; resolves to the process exit code. */

@@ -6,22 +6,60 @@ import { GossipError } from '../errors.ts';
 import type { Command, CommandIo } from './command.ts';
 import { UsageError } from './command.ts';
 
-const commands: Record<string, () => Promise<{ command: Command }>> = {
-  agent: () => import('./commands/agent.ts'),
-  version: () => import('./commands/version.ts'),
-  members: () => import('./commands/members.ts'),
-  leave: () => import('./commands/leave.ts'),
-  join: () => import('./commands/join.ts'),
-  event: () => import('./commands/event.ts'),
-  query: () => import('./commands/query.ts'),
-  keys: () => import('./commands/keys.ts'),
-  tags: () => import('./commands/tags.ts'),
-  monitor: () => import('./commands/monitor.ts'),
-  info: () => import('./commands/info.ts'),
-  rtt: () => import('./commands/rtt.ts'),
-  keygen: () => import('./commands/keygen.ts'),
-  sim: () => import('./commands/sim.ts'),
+/**
+ * Every subcommand: its one-line summary (for `gossip --help`) and how to load it. Only the
+ * command that runs is loaded, so `gossip members` or `gossip version` never loads the agent,
+ * the HTTP server, metrics, the simulator or the dashboard code (test/cli pins this).
+ */
+const commands: Record<string, { summary: string; load: () => Promise<{ command: Command }> }> = {
+  agent: {
+    summary: 'Run a gossip node with its HTTP API and dashboard',
+    load: () => import('./commands/agent.ts'),
+  },
+  version: {
+    summary: 'Print the version and the protocol versions spoken',
+    load: () => import('./commands/version.ts'),
+  },
+  members: {
+    summary: 'List the members of the cluster, as the agent sees them',
+    load: () => import('./commands/members.ts'),
+  },
+  leave: {
+    summary: 'Make the agent leave the cluster gracefully, then exit',
+    load: () => import('./commands/leave.ts'),
+  },
+  join: {
+    summary: 'Tell the agent to join a cluster through one or more members',
+    load: () => import('./commands/join.ts'),
+  },
+  event: { summary: 'Send a user event to the cluster', load: () => import('./commands/event.ts') },
+  query: {
+    summary: 'Ask the cluster a question and print the answers',
+    load: () => import('./commands/query.ts'),
+  },
+  keys: {
+    summary: 'Install, use, remove or list gossip encryption keys across the cluster',
+    load: () => import('./commands/keys.ts'),
+  },
+  tags: { summary: "Change this agent's tags at run time", load: () => import('./commands/tags.ts') },
+  monitor: { summary: "Stream the agent's logs", load: () => import('./commands/monitor.ts') },
+  info: {
+    summary: 'Show information about the agent (like serf info)',
+    load: () => import('./commands/info.ts'),
+  },
+  rtt: {
+    summary: 'Estimate the round-trip time between two members from network coordinates',
+    load: () => import('./commands/rtt.ts'),
+  },
+  keygen: { summary: 'Print a new random gossip encryption key', load: () => import('./commands/keygen.ts') },
+  sim: {
+    summary: 'Simulate broadcast strategies at scale, or the membership protocol under seeded faults',
+    load: () => import('./commands/sim.ts'),
+  },
 };
+
+/** The subcommands' names, in `gossip --help` order. */
+export const COMMAND_NAMES: readonly string[] = Object.keys(commands);
 
 const defaultIo: CommandIo = {
   stdout: (t) => process.stdout.write(t),
@@ -29,14 +67,10 @@ const defaultIo: CommandIo = {
   env: process.env,
 };
 
-async function usage(io: CommandIo): Promise<string> {
+function usage(): string {
   const lines = ['Usage: gossip <command> [options]', '', 'Commands:'];
-  for (const [name, load] of Object.entries(commands)) {
-    const { command } = await load();
-    lines.push(`  ${name.padEnd(10)} ${command.summary}`);
-  }
+  for (const [name, { summary }] of Object.entries(commands)) lines.push(`  ${name.padEnd(10)} ${summary}`);
   lines.push('', 'Run `gossip <command> --help` for the options of a command.', '');
-  void io;
   return lines.join('\n');
 }
 
@@ -44,16 +78,16 @@ async function usage(io: CommandIo): Promise<string> {
 export async function main(argv: string[], io: CommandIo = defaultIo): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    io.stdout(await usage(io));
+    (name === undefined ? io.stderr : io.stdout)(usage());
     return name === undefined ? 2 : 0;
   }
   if (name === '--version' || name === '-v') return main(['version'], io);
-  const load = commands[name];
-  if (load === undefined) {
+  const entry = commands[name];
+  if (entry === undefined) {
     io.stderr(`gossip: unknown command "${name}". Run \`gossip --help\` to list the commands.\n`);
     return 2;
   }
-  const { command } = await load();
+  const { command } = await entry.load();
   if (rest.includes('--help') || rest.includes('-h')) {
     io.stdout(command.help.endsWith('\n') ? command.help : `${command.help}\n`);
     return 0;

@@ -1,8 +1,12 @@
 /**
  * Real `gossip agent` processes for end-to-end tests: started through `bin/gossip.js` on free
  * loopback ports, driven through the HTTP API and the CLI, killed by PID (also on failure).
+ *
+ * `bin/gossip.js` runs the compiled code in `dist/`; `npm test` builds it first. A test file run
+ * on its own (`node --import tsx --test FILE`) gets a clear error from {@link builtBin} when the
+ * build is older than `src/` rather than silently testing stale code.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +14,19 @@ import { fileURLToPath } from 'node:url';
 import type { MemberJson } from '../../src/cli/commands/members.ts';
 import { freePort, sleep } from './serf.ts';
 
-export const BIN = fileURLToPath(new URL('../../bin/gossip.js', import.meta.url));
+const BIN = fileURLToPath(new URL('../../bin/gossip.js', import.meta.url));
+const BUILD = fileURLToPath(new URL('../../scripts/build.mjs', import.meta.url));
+let checked = false;
+
+/** Path of `bin/gossip.js`, once `scripts/build.mjs --check` said `dist/` is up to date. */
+export function builtBin(): string {
+  if (!checked) {
+    const r = spawnSync(process.execPath, [BUILD, '--check'], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(r.stderr.trim() || `scripts/build.mjs --check: exit ${r.status}`);
+    checked = true;
+  }
+  return BIN;
+}
 
 export interface GossipAgentOptions {
   node: string;
@@ -77,7 +93,7 @@ export class GossipAgent {
   async #spawn(o: GossipAgentOptions): Promise<void> {
     this.#token = o.httpToken;
     const args = [
-      BIN,
+      builtBin(),
       'agent',
       '--node',
       o.node,
@@ -153,7 +169,7 @@ export class GossipAgent {
     return new Promise((resolve, reject) => {
       execFile(
         process.execPath,
-        [BIN, cmd!, '--http', this.httpAddr, ...rest],
+        [builtBin(), cmd!, '--http', this.httpAddr, ...rest],
         {
           timeout: 30_000,
           encoding: 'utf8',

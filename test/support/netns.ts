@@ -30,7 +30,7 @@ import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_proces
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN, type MemberJson } from './gossip-agent.ts';
+import { builtBin, type MemberJson } from './gossip-agent.ts';
 import { sleep } from './serf.ts';
 
 /** Where topologies record what they made, so that a later run can sweep after a killed one. */
@@ -211,7 +211,7 @@ export class NetnsAgent {
       'exec',
       side.ns,
       process.execPath,
-      BIN,
+      builtBin(),
       'agent',
       '--node',
       options.node,
@@ -283,7 +283,7 @@ export class NetnsAgent {
   }
 
   #membersCli(): Promise<MemberJson[]> {
-    const args = ['netns', 'exec', this.side.ns, process.execPath, BIN, 'members'];
+    const args = ['netns', 'exec', this.side.ns, process.execPath, builtBin(), 'members'];
     args.push('--http', this.httpAddr, '--format', 'json');
     return new Promise((resolve, reject) =>
       execFile(

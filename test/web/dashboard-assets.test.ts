@@ -64,9 +64,9 @@ describe('loadDashboardAssets', () => {
       (err: unknown) =>
         err instanceof ConfigError &&
         err.field === 'dashboard' &&
-        err.message.includes('the dashboard is not built: run npm run build:web'),
+        err.message.includes('the dashboard is not built: run npm run build'),
     );
-    assert.throws(() => loadDashboardAssets(join(root, 'missing')), /npm run build:web/);
+    assert.throws(() => loadDashboardAssets(join(root, 'missing')), /npm run build/);
   });
 
   it('refuses a directory with too many files', () => {

@@ -96,7 +96,6 @@ export function flagsLayer(args: string[]): { layer: ConfigLayer; configFiles: s
 }
 
 export const command: Command = {
-  summary: 'Run a gossip node with its HTTP API and dashboard',
   help: HELP,
   async run(args, io) {
     const { layer, configFiles } = flagsLayer(args);

@@ -3,7 +3,6 @@ import { CLIENT_FLAGS, clientFrom } from '../client.ts';
 import { type Command, UsageError } from '../command.ts';
 
 export const command: Command = {
-  summary: 'Send a user event to the cluster',
   help: `Usage: gossip event [--http IP:PORT] [--coalesce=false] NAME [PAYLOAD]
 
 Gossips a user event to every member. Handlers on each node get it (SERF_EVENT=user,

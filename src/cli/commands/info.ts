@@ -14,7 +14,6 @@ function print(io: { stdout: (t: string) => void }, obj: Record<string, unknown>
 }
 
 export const command: Command = {
-  summary: 'Show information about the agent (like serf info)',
   help: `Usage: gossip info [--http IP:PORT] [--format text|json]
 
 Prints the agent's name, runtime, Serf counters (members, failed, left, clocks, queues,

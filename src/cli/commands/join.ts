@@ -3,7 +3,6 @@ import { CLIENT_FLAGS, clientFrom } from '../client.ts';
 import { type Command, UsageError } from '../command.ts';
 
 export const command: Command = {
-  summary: 'Tell the agent to join a cluster through one or more members',
   help: `Usage: gossip join [--http IP:PORT] [--replay] ADDRESS...
 
 Joins through each ADDRESS (host[:port], port 7946 by default); succeeds if one answers.

@@ -2,7 +2,6 @@ import { Keyring } from '../../wire/crypto.ts';
 import type { Command } from '../command.ts';
 
 export const command: Command = {
-  summary: 'Print a new random gossip encryption key',
   help: `Usage: gossip keygen
 
 Prints 32 random bytes, base64-encoded: an AES-256 key for --encrypt (serf agents take it too).`,

@@ -13,7 +13,6 @@ interface KeyResult {
 }
 
 export const command: Command = {
-  summary: 'Install, use, remove or list gossip encryption keys across the cluster',
   help: `Usage: gossip keys [--http IP:PORT] --install KEY | --use KEY | --remove KEY | --list
 
 Rotates the cluster's gossip keys without downtime, on every member (serf agents included):

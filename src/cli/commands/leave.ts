@@ -3,7 +3,6 @@ import { CLIENT_FLAGS, clientFrom } from '../client.ts';
 import type { Command } from '../command.ts';
 
 export const command: Command = {
-  summary: 'Make the agent leave the cluster gracefully, then exit',
   help: `Usage: gossip leave [--http IP:PORT] [--token TOKEN]
 
 Asks the agent to leave the cluster gracefully (the others see it as "left", not "failed"),

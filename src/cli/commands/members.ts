@@ -34,7 +34,6 @@ export function formatMembersTable(members: MemberJson[]): string {
 }
 
 export const command: Command = {
-  summary: 'List the members of the cluster, as the agent sees them',
   help: `Usage: gossip members [--http IP:PORT] [--format json|table] [--status S] [--tag K=REGEX]... [--name REGEX]
 
 Lists the members the agent knows. The JSON format is serf's:

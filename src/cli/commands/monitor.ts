@@ -1,10 +1,9 @@
 import { parseArgs } from 'node:util';
-import { formatPretty, type LogRecord } from '../../agent/logging.ts';
+import { formatPretty, type LogRecord } from '../../agent/log-format.ts';
 import { CLIENT_FLAGS, clientFrom } from '../client.ts';
 import { type Command, UsageError } from '../command.ts';
 
 export const command: Command = {
-  summary: "Stream the agent's logs",
   help: `Usage: gossip monitor [--http IP:PORT] [--log-level debug|info|warn|error] [--format pretty|json]
 
 Streams the agent's log records (the recent past first) until interrupted. The level here

@@ -19,7 +19,6 @@ interface Rec {
 }
 
 export const command: Command = {
-  summary: 'Ask the cluster a question and print the answers',
   help: `Usage: gossip query [--http IP:PORT] [--format json] [--timeout DURATION] [--node NAME]...
                     [--tag K=REGEX]... [--no-ack] [--relay-factor N] NAME [PAYLOAD]
 

@@ -3,7 +3,6 @@ import { CLIENT_FLAGS, clientFrom } from '../client.ts';
 import { type Command, UsageError } from '../command.ts';
 
 export const command: Command = {
-  summary: 'Estimate the round-trip time between two members from network coordinates',
   help: `Usage: gossip rtt [--http IP:PORT] NODE [NODE]
 
 Prints the RTT between NODE and the second NODE (default: the agent's own node), estimated

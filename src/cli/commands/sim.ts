@@ -607,7 +607,6 @@ async function runScenarioMode(flags: ScenarioModeFlags, io: CommandIo): Promise
 
 /** The `gossip sim` command. */
 export const command: Command = {
-  summary: 'Simulate broadcast strategies on up to 10^7 nodes, or the membership protocol under faults',
   help: HELP,
   async run(args, io) {
     const raw = parseSimFlags(args);

@@ -3,7 +3,6 @@ import { CLIENT_FLAGS, clientFrom } from '../client.ts';
 import { type Command, UsageError } from '../command.ts';
 
 export const command: Command = {
-  summary: "Change this agent's tags at run time",
   help: `Usage: gossip tags [--http IP:PORT] [--set K=V]... [--delete K]...
 
 Sets and deletes tags on the agent; the change is gossiped to every member at once (tags are

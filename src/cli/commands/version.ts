@@ -2,7 +2,6 @@ import { PACKAGE_VERSION, PROTOCOL_SUMMARY } from '../../version.ts';
 import type { Command } from '../command.ts';
 
 export const command: Command = {
-  summary: 'Print the version and the protocol versions spoken',
   help: 'Usage: gossip version\n\nPrints the gossip version and the memberlist/Serf protocol ranges it speaks.',
   async run(_args, io) {
     io.stdout(`gossip v${PACKAGE_VERSION}\n${PROTOCOL_SUMMARY}\n`);

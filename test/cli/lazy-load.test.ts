@@ -1,0 +1,80 @@
+/**
+ * The CLI loads only the command that runs: `gossip version`, `gossip --help` or a client
+ * command (`members`, `event`, ...) must not load the agent, the HTTP server, metrics, logging,
+ * the protocol layers, the simulator or the dashboard code, which is what keeps a short command
+ * fast to start (`npm run bench -- cli-start` measures it). Each case runs the built
+ * `bin/gossip.js` with a loader hook that records every module URL it loads.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { builtBin } from '../support/gossip-agent.ts';
+
+const RECORDER = fileURLToPath(new URL('../support/record-loads.mjs', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'gossip-lazy-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Module URLs no short command may load. */
+const HEAVY = [
+  /\/dist\/agent\/(agent|http|metrics|dashboard|logging|snapshot|handlers|hub)\.js$/,
+  /\/dist\/(membership|cluster|transport|broadcast|sim)\//,
+  /\/node_modules\/(hono|@hono|pino|prom-client)\//,
+];
+
+let n = 0;
+/** Runs `gossip ARGS` and returns the URLs of the modules it loaded. */
+function loads(args: string[]): { urls: string[]; status: number | null; stderr: string } {
+  const out = join(dir, `loads-${n++}.txt`);
+  const r = spawnSync(process.execPath, ['--import', RECORDER, builtBin(), ...args], {
+    env: { ...process.env, GOSSIP_RECORD_LOADS: out },
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  let urls: string[] = [];
+  try {
+    urls = readFileSync(out, 'utf8').split('\n').filter(Boolean);
+  } catch {
+    // nothing loaded (cannot happen: bin/gossip.js itself is recorded)
+  }
+  return { urls, status: r.status, stderr: r.stderr };
+}
+
+const NO_AGENT = '127.0.0.1:1';
+const SHORT_COMMANDS: string[][] = [
+  ['version'],
+  ['--help'],
+  ['keygen'],
+  ['members', '--help'],
+  ['members', '--http', NO_AGENT],
+  ['event', '--http', NO_AGENT, 'deploy'],
+  ['query', '--http', NO_AGENT, '--timeout', '1s', 'ping'],
+  ['monitor', '--http', NO_AGENT],
+  ['info', '--http', NO_AGENT],
+  ['rtt', '--http', NO_AGENT, 'a'],
+  ['members', '--bogus-flag'],
+];
+
+describe('gossip CLI: lazy loading', () => {
+  for (const args of SHORT_COMMANDS) {
+    it(`gossip ${args.join(' ')} loads no agent, protocol or simulator code`, () => {
+      const { urls, status, stderr } = loads(args);
+      assert.ok(
+        urls.some((u) => u.endsWith('/dist/cli/main.js')),
+        `the recorder saw nothing: ${stderr}`,
+      );
+      assert.notEqual(status, null, 'the command did not exit');
+      const heavy = urls.filter((u) => HEAVY.some((re) => re.test(u)));
+      assert.deepEqual(heavy, [], `gossip ${args.join(' ')} loaded heavy modules`);
+    });
+  }
+
+  it('the recorder sees heavy modules where they belong (gossip agent --help loads the agent)', () => {
+    const { urls } = loads(['agent', '--help']);
+    assert.ok(urls.some((u) => u.endsWith('/dist/agent/agent.js')));
+    assert.ok(urls.some((u) => /\/node_modules\/hono\//.test(u)));
+  });
+});
