@@ -154,7 +154,12 @@ export class Agent implements AgentApi {
       transport,
       tags: config.tags,
       profile: config.profile,
-      memberlist: { advertiseAddr: advertise },
+      memberlist: {
+        advertiseAddr: advertise,
+        label: config.label,
+        labelAcceptUnlabeled: config.labelAcceptUnlabeled,
+        labelSendUnlabeled: config.labelSendUnlabeled,
+      },
       reconnectIntervalMs: config.reconnectIntervalMs,
       reconnectTimeoutMs: config.reconnectTimeoutMs,
       tombstoneTimeoutMs: config.tombstoneTimeoutMs,
@@ -202,6 +207,7 @@ export class Agent implements AgentApi {
       gossip: this.gossipAddr,
       http: `http://${this.#httpAddr}/`,
       encrypted: serf.keyring !== undefined,
+      ...(this.config.label ? { label: this.config.label } : {}),
       profile: this.config.profile,
       protocol: PROTOCOL_SUMMARY,
     });

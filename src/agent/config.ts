@@ -10,6 +10,7 @@ import { ConfigError } from '../errors.ts';
 import type { ProfileName } from '../membership/options.ts';
 import { Keyring } from '../wire/crypto.ts';
 import { ipFromString, splitHostPort } from '../wire/ip.ts';
+import { labelBytes } from '../wire/label.ts';
 import { parseDurationMs } from './duration.ts';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -54,6 +55,16 @@ export interface AgentConfig {
   reconnectTimeoutMs: number;
   /** How long a left member is remembered. @default 24 h */
   tombstoneTimeoutMs: number;
+  /**
+   * Cluster label (memberlist 0.3+ `Label`): sent on every packet and stream and required on
+   * input, so clusters sharing a network never merge. Empty: none (Serf 0.8 compatible).
+   * @default ''
+   */
+  label: string;
+  /** Also accept peers that send no label (the middle step of adding one). @default false */
+  labelAcceptUnlabeled: boolean;
+  /** Send no label while accepting it (the first step of adding one). @default false */
+  labelSendUnlabeled: boolean;
 }
 
 export function defaultAgentConfig(): AgentConfig {
@@ -79,6 +90,9 @@ export function defaultAgentConfig(): AgentConfig {
     reconnectIntervalMs: 30_000,
     reconnectTimeoutMs: 24 * 3_600_000,
     tombstoneTimeoutMs: 24 * 3_600_000,
+    label: '',
+    labelAcceptUnlabeled: false,
+    labelSendUnlabeled: false,
   };
 }
 
@@ -113,6 +127,9 @@ const FILE_KEYS: Record<string, keyof AgentConfig> = {
   reconnect_interval: 'reconnectIntervalMs',
   reconnect_timeout: 'reconnectTimeoutMs',
   tombstone_timeout: 'tombstoneTimeoutMs',
+  label: 'label',
+  label_accept_unlabeled: 'labelAcceptUnlabeled',
+  label_send_unlabeled: 'labelSendUnlabeled',
 };
 
 /** Serf keys we recognise but do not need (accepted silently so a serf config file loads). */
@@ -227,6 +244,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ConfigLayer {
     GOSSIP_RECONNECT_INTERVAL: 'reconnectIntervalMs',
     GOSSIP_RECONNECT_TIMEOUT: 'reconnectTimeoutMs',
     GOSSIP_TOMBSTONE_TIMEOUT: 'tombstoneTimeoutMs',
+    GOSSIP_LABEL: 'label',
+    GOSSIP_LABEL_ACCEPT_UNLABELED: 'labelAcceptUnlabeled',
+    GOSSIP_LABEL_SEND_UNLABELED: 'labelSendUnlabeled',
   };
   for (const [name, field] of Object.entries(map)) {
     const v = env[name];
@@ -250,6 +270,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ConfigLayer {
         break;
       case 'replay':
       case 'dashboard':
+      case 'labelAcceptUnlabeled':
+      case 'labelSendUnlabeled':
         layer[field] = parseBool(v, name);
         break;
       case 'reconnectIntervalMs':
@@ -303,6 +325,7 @@ function coerceLayer(layer: Record<string, unknown>, source: string): ConfigLaye
     'dataDir',
     'logLevel',
     'logFormat',
+    'label',
   ];
   for (const f of strings) {
     if (layer[f] !== undefined && typeof layer[f] !== 'string') {
@@ -335,7 +358,7 @@ function coerceLayer(layer: Record<string, unknown>, source: string): ConfigLaye
   for (const f of ['reconnectIntervalMs', 'reconnectTimeoutMs', 'tombstoneTimeoutMs'] as const) {
     if (layer[f] !== undefined) layer[f] = durationOf(layer[f], `${f} in the ${source}`);
   }
-  for (const f of ['replay', 'dashboard'] as const) {
+  for (const f of ['replay', 'dashboard', 'labelAcceptUnlabeled', 'labelSendUnlabeled'] as const) {
     if (layer[f] !== undefined && typeof layer[f] !== 'boolean') {
       throw new ConfigError(f, `in the ${source}, expected true or false; got ${JSON.stringify(layer[f])}`);
     }
@@ -409,6 +432,20 @@ export function validateAgentConfig(c: AgentConfig): AgentConfig {
   }
   for (const [k] of Object.entries(c.tags)) {
     if (k.length === 0) throw new ConfigError('tag', 'a tag key is empty; use KEY=VALUE');
+  }
+  const label = labelBytes(c.label);
+  if (typeof label === 'string') throw new ConfigError('label', `${label}; use a shorter --label`);
+  if (c.labelSendUnlabeled && !(c.labelAcceptUnlabeled && c.label !== '')) {
+    throw new ConfigError(
+      'label-send-unlabeled',
+      'only meaningful while adding a label to a running cluster: set --label NAME and --label-accept-unlabeled too (docs/vm.md, "Adding a label")',
+    );
+  }
+  if (c.labelAcceptUnlabeled && c.label === '') {
+    throw new ConfigError(
+      'label-accept-unlabeled',
+      'without --label every peer is unlabelled already: set --label NAME, or drop --label-accept-unlabeled',
+    );
   }
   if (!(c.retryJoinMs > 0) || !(c.retryJoinMaxMs >= c.retryJoinMs)) {
     throw new ConfigError('retry-join', 'the retry interval must be positive and at most the maximum');

@@ -13,6 +13,7 @@ import { TypedEmitter } from '../runtime/emitter.ts';
 import type { Random } from '../runtime/random.ts';
 import type { Addr, Transport } from '../transport/transport.ts';
 import { encryptionOverhead, type Keyring } from '../wire/crypto.ts';
+import { type LabelPolicy, labelBytes, labelOverhead } from '../wire/label.ts';
 import {
   COMPOUND_HEADER_OVERHEAD,
   COMPOUND_PART_OVERHEAD,
@@ -126,6 +127,23 @@ const USER_MSG_OVERHEAD = 1;
 /** The most outstanding ack handlers (probes and indirect probes in flight). */
 export const MAX_ACK_HANDLERS = 4096;
 
+/**
+ * Input dropped for its cluster label is logged as a warning (with the fix) at most once per
+ * this interval per reason, with the number dropped since: a foreign cluster gossiping at us
+ * sends several packets a second.
+ */
+export const LABEL_WARN_INTERVAL_MS = 60_000;
+
+/** What to do about input dropped for its cluster label, by drop reason. */
+const LABEL_FIXES: Record<string, string> = {
+  'label-mismatch':
+    'a member of another cluster reached this node (reused addresses, or a seed list or DNS name that spans clusters): check the join addresses; if the two should be one cluster, give every member the same label (option `label`, agent flag --label)',
+  'label-missing':
+    'a peer without a label reached this node: give it the same label (--label), or, while adding a label to a running cluster, accept unlabelled peers for a while (labelAcceptUnlabeled, --label-accept-unlabeled)',
+  'label-unexpected':
+    'a member of a labelled cluster reached this node, which has no label: give this node that label (--label) if it belongs to that cluster, else check the join addresses',
+};
+
 export class Core {
   readonly opts: MemberlistOptions;
   readonly clock: Clock;
@@ -153,6 +171,12 @@ export class Core {
   pushPullInbound = 0;
   hasLeft = false;
   hasShutdown = false;
+  /** Our cluster label as bytes (empty: none) and how input is checked against it. */
+  readonly labelPolicy: LabelPolicy;
+  /** The label we put on what we send: ours, or empty while `labelSendUnlabeled`. */
+  readonly outLabel: Uint8Array;
+  /** When each label drop reason was last logged as a warning, and drops since. */
+  readonly #labelWarnings = new Map<string, { at: number; suppressed: number }>();
 
   constructor(deps: CoreDeps) {
     this.opts = deps.options;
@@ -169,6 +193,10 @@ export class Core {
       this.opts.maxBroadcastQueueDepth,
     );
     this.lag = new LagMonitor(this.clock);
+    const label = labelBytes(this.opts.label);
+    if (typeof label === 'string') throw new RangeError(label); // validateOptions refuses it first
+    this.labelPolicy = { label, acceptUnlabeled: this.opts.labelAcceptUnlabeled };
+    this.outLabel = this.opts.labelSendUnlabeled ? new Uint8Array(0) : label;
     this.events.onListenerError = (e, event) =>
       this.log.error('an event listener threw', { event: String(event), error: String(e) });
   }
@@ -235,6 +263,29 @@ export class Core {
     this.count(this.stats.dropped, reason);
     this.log.debug('dropped input', { reason, from, detail });
     this.events.emit('dropped', { reason, from, detail });
+    const fix = LABEL_FIXES[reason];
+    if (fix !== undefined) this.#warnLabel(reason, from, detail, fix);
+  }
+
+  /** A rate-limited warning for input of another cluster: the operator has something to fix. */
+  #warnLabel(reason: string, from: Addr, detail: string, fix: string): void {
+    const now = this.clock.now();
+    const last = this.#labelWarnings.get(reason);
+    if (last !== undefined && now - last.at < LABEL_WARN_INTERVAL_MS) {
+      last.suppressed++;
+      return;
+    }
+    this.#labelWarnings.set(reason, { at: now, suppressed: 0 });
+    this.log.warn(`dropped input of another cluster (${reason}): ${detail}; ${fix}`, {
+      reason,
+      from,
+      ...(last && last.suppressed > 0 ? { droppedSinceLastWarning: last.suppressed } : {}),
+    });
+  }
+
+  /** Bytes the label header adds to each packet we send. */
+  get labelOverhead(): number {
+    return labelOverhead(this.outLabel);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -278,7 +329,8 @@ export class Core {
 
   /**
    * Frames `msg` (one encoded message or a compound) and sends it: compression, CRC when
-   * `withCrc` (memberlist adds it when it sends to a known member of protocol >= 5), encryption.
+   * `withCrc` (memberlist adds it when it sends to a known member of protocol >= 5), encryption,
+   * the label header.
    */
   sendRaw(to: Addr, msg: Uint8Array, withCrc: boolean): void {
     if (this.hasShutdown) return;
@@ -287,6 +339,7 @@ export class Core {
       crc: withCrc,
       keyring: this.encrypting ? this.keyring : undefined,
       encryptionVersion: this.encryptionVersion,
+      label: this.outLabel,
     });
     this.stats.packetsSent++;
     this.stats.bytesSent += packet.length;
@@ -308,7 +361,7 @@ export class Core {
    */
   sendMsg(to: Addr, msg: MemberlistMessage): void {
     const encoded = encodeMessage(msg);
-    let avail = this.opts.udpBufferBytes - encoded.length - COMPOUND_HEADER_OVERHEAD;
+    let avail = this.opts.udpBufferBytes - encoded.length - COMPOUND_HEADER_OVERHEAD - this.labelOverhead;
     if (this.encrypting) avail -= encryptionOverhead(this.encryptionVersion);
     const extra = this.getBroadcasts(COMPOUND_PART_OVERHEAD, avail);
     const parts = [encoded, ...extra];

@@ -19,7 +19,7 @@ export function gossip(core: Core): void {
   );
   // Nothing queued here and no delegate queue to ask: nothing can be sent this round.
   if (core.queue.length === 0 && core.delegate.getBroadcasts === undefined) return;
-  let bytesAvail = core.opts.udpBufferBytes - COMPOUND_HEADER_OVERHEAD;
+  let bytesAvail = core.opts.udpBufferBytes - COMPOUND_HEADER_OVERHEAD - core.labelOverhead;
   if (core.encrypting) bytesAvail -= encryptionOverhead(core.encryptionVersion);
   for (const node of targets) {
     const msgs = core.getBroadcasts(COMPOUND_PART_OVERHEAD, bytesAvail);

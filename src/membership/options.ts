@@ -7,6 +7,7 @@
  * local are derived from LAN by overrides, as memberlist does.
  */
 import { ConfigError } from '../errors.ts';
+import { labelBytes } from '../wire/label.ts';
 import { META_MAX_BYTES, UDP_BUFFER_BYTES } from '../wire/limits.ts';
 
 export type ProfileName = 'lan' | 'wan' | 'local';
@@ -117,6 +118,30 @@ export interface MemberlistOptions extends MemberlistTuning {
   /** Encrypt output when a keyring is set (memberlist `GossipVerifyOutgoing`). @default true */
   gossipVerifyOutgoing: boolean;
   /**
+   * Cluster label (newer memberlist's `Label`, 0.3+; `wire/label.ts`): put in front of every
+   * packet and stream we send, authenticated as AES-GCM additional data when encrypting, and
+   * required on everything we receive. Input with another label, or none, is dropped and counted
+   * (`label-mismatch`, `label-missing`, `label-unexpected`), so two clusters that share a network
+   * never merge. At most 255 bytes of UTF-8. Empty (the default) sends exactly what memberlist
+   * 0.2.x and Serf 0.8 send, which do not know labels: a labelled node cannot talk to them.
+   * @default ''
+   */
+  label: string;
+  /**
+   * Also accept input that carries no label (a labelled one must still carry ours). Not in
+   * memberlist (its `SkipInboundLabelCheck` serves transports that strip the label); here it is
+   * the middle step of adding a label to a running cluster, like `gossipVerifyIncoming` is for
+   * encryption: see docs/vm.md.
+   * @default false
+   */
+  labelAcceptUnlabeled: boolean;
+  /**
+   * Send without the label while accepting it (needs `labelAcceptUnlabeled`): the first step of
+   * adding a label to a running cluster, so that not-yet-restarted members keep hearing us.
+   * @default false
+   */
+  labelSendUnlabeled: boolean;
+  /**
    * Event-loop lag (ms) beyond which this node doubts itself: a probe whose verdict falls in a
    * stall is deferred one turn (so queued acks are read first) and raises the health score
    * instead of accusing the target. Node.js-specific Lifeguard input; 0 disables it.
@@ -222,6 +247,9 @@ export function defaultOptions(name: string, profile: ProfileName = 'lan'): Memb
     delegateProtocolVersion: 0,
     gossipVerifyIncoming: true,
     gossipVerifyOutgoing: true,
+    label: '',
+    labelAcceptUnlabeled: false,
+    labelSendUnlabeled: false,
     eventLoopLagThresholdMs: tuning.probeTimeoutMs / 2,
     joinAnnounceMax: 256,
     postJoinPushPullDelaysMs: [1000 * scale, 5000 * scale],
@@ -298,6 +326,17 @@ export function validateOptions(o: MemberlistOptions): MemberlistOptions {
     throw new ConfigError(
       'delegateProtocolMin',
       `must not exceed delegateProtocolMax (${o.delegateProtocolMax})`,
+    );
+  }
+  if (typeof o.label !== 'string') {
+    throw new ConfigError('label', `expected a string (empty for no label); got ${JSON.stringify(o.label)}`);
+  }
+  const label = labelBytes(o.label);
+  if (typeof label === 'string') throw new ConfigError('label', `${label}; use a shorter label`);
+  if (o.labelSendUnlabeled && !(o.labelAcceptUnlabeled && o.label !== '')) {
+    throw new ConfigError(
+      'labelSendUnlabeled',
+      'sending without the label only makes sense while adding one: set label and labelAcceptUnlabeled too, or drop labelSendUnlabeled',
     );
   }
   if (!Array.isArray(o.postJoinPushPullDelaysMs) || !o.postJoinPushPullDelaysMs.every(nonNegative)) {

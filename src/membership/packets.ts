@@ -1,6 +1,6 @@
 /**
  * The UDP receive path (memberlist `ingestPacket`, `handleCommand` and the handlers of `net.go`):
- * decrypt, check the CRC, unwrap compound and compressed messages, then act on each message.
+ * check the cluster label, decrypt, check the CRC, unwrap compound and compressed messages, then act on each message.
  * Malformed, unauthenticated or oversized input is counted and dropped, never thrown.
  */
 import type { Addr } from '../transport/transport.ts';
@@ -15,7 +15,11 @@ export function handlePacket(core: Core, data: Uint8Array, from: Addr, receivedA
   if (core.hasShutdown) return;
   core.stats.packetsReceived++;
   core.stats.bytesReceived += data.length;
-  const res = decodePacket(data, { keyring: core.keyring, verifyIncoming: core.opts.gossipVerifyIncoming });
+  const res = decodePacket(data, {
+    keyring: core.keyring,
+    verifyIncoming: core.opts.gossipVerifyIncoming,
+    labelPolicy: core.labelPolicy,
+  });
   if (!res.ok) {
     core.drop(res.reason, from, res.detail);
     return;

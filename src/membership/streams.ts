@@ -11,9 +11,15 @@
  * A listener decodes incrementally (a Go initiator does not half-close), answers decoding
  * errors with an `errResp` as memberlist does, and bounds each exchange by `tcpTimeoutMs` and
  * by the push-state size limit.
+ *
+ * Cluster label (`wire/label.ts`): the dialer writes its label header once, in front of its
+ * request; the listener reads it, drops the stream without a reply when it does not pass (as
+ * memberlist's `handleConn` does), and otherwise answers under the label it read. Encrypted
+ * frames both ways authenticate that label.
  */
 import { RemoteError, TimeoutError } from '../errors.ts';
 import type { Addr, Stream } from '../transport/transport.ts';
+import { addLabelHeader, checkLabel, readStreamLabel } from '../wire/label.ts';
 import { MAX_PUSH_STATE_BYTES } from '../wire/limits.ts';
 import { encodeMessage, type Ping, type PushNodeState } from '../wire/memberlist.ts';
 import {
@@ -65,24 +71,28 @@ class ByteBuffer {
   }
 }
 
-/** Frames a plain stream message as this node sends it (compressed, encrypted if we have keys). */
-function frame(core: Core, plain: Uint8Array): Uint8Array {
+/**
+ * Frames a plain stream message as this node sends it (compressed, encrypted if we have keys)
+ * on a stream whose cluster label is `label` (empty: none).
+ */
+function frame(core: Core, plain: Uint8Array, label: Uint8Array): Uint8Array {
   return encodeStreamMessage(plain, {
     compress: core.opts.enableCompression,
     keyring: core.encrypting ? core.keyring : undefined,
     encryptionVersion: core.encryptionVersion,
+    label,
   });
 }
 
-function decodeOptions(core: Core) {
-  return { keyring: core.keyring, verifyIncoming: core.opts.gossipVerifyIncoming };
+function decodeOptions(core: Core, label: Uint8Array) {
+  return { keyring: core.keyring, verifyIncoming: core.opts.gossipVerifyIncoming, label };
 }
 
-/** Our push-pull message: every member we know plus the delegate's state. */
-export function localState(core: Core, join: boolean): Uint8Array {
+/** Our push-pull message, framed for a stream labelled `label`: every member we know plus the delegate's state. */
+export function localState(core: Core, join: boolean, label: Uint8Array): Uint8Array {
   const states: PushNodeState[] = core.nodes.list.map(toPushNodeState);
   const user = core.callHook('localState', () => core.delegate.localState?.(join)) ?? new Uint8Array(0);
-  return frame(core, encodePushPull(join, states, user));
+  return frame(core, encodePushPull(join, states, user), label);
 }
 
 /**
@@ -131,6 +141,9 @@ export function handleStream(core: Core, stream: Stream): void {
   const from = stream.remote;
   const buf = new ByteBuffer();
   let done = false;
+  /** The label header the dialer sent (once read), and where its first message starts. */
+  let label: Uint8Array | undefined;
+  let offset = 0;
   const deadline = core.clock.setTimer(core.opts.tcpTimeoutMs, () => {
     if (done) return;
     done = true;
@@ -144,7 +157,7 @@ export function handleStream(core: Core, stream: Stream): void {
   };
   const fail = (reason: string, detail: string, reply: boolean) => {
     core.drop(reason, from, detail);
-    if (reply) stream.write(frame(core, encodeErrResp(detail)));
+    if (reply) stream.write(frame(core, encodeErrResp(detail), label ?? new Uint8Array(0)));
     end();
   };
   const tryDecode = (complete: boolean) => {
@@ -153,7 +166,26 @@ export function handleStream(core: Core, stream: Stream): void {
       fail('too-large', `stream message over ${MAX_PUSH_STATE_BYTES} bytes`, true);
       return;
     }
-    const res = decodeStreamMessage(buf.view(), decodeOptions(core));
+    if (label === undefined) {
+      const header = readStreamLabel(buf.view());
+      if (header === 'incomplete') {
+        if (complete) fail('truncated', 'the stream closed before a complete message', false);
+        return;
+      }
+      if (!header.ok) {
+        fail(header.reason, header.detail, false);
+        return;
+      }
+      // A stream of another cluster gets no answer at all (memberlist's handleConn).
+      const refused = checkLabel(header.value.label, core.labelPolicy);
+      if (refused) {
+        fail(refused.reason, refused.detail, false);
+        return;
+      }
+      label = header.value.label;
+      offset = header.value.offset;
+    }
+    const res = decodeStreamMessage(buf.view().subarray(offset), decodeOptions(core, label));
     if (res.status === 'incomplete') {
       if (complete) fail('truncated', 'the stream closed before a complete message', false);
       return;
@@ -162,7 +194,7 @@ export function handleStream(core: Core, stream: Stream): void {
       fail(res.failure.reason, res.failure.detail, true);
       return;
     }
-    serve(core, stream, res.message, from);
+    serve(core, stream, res.message, from, label);
     end();
   };
   stream.setHandlers({
@@ -178,7 +210,7 @@ export function handleStream(core: Core, stream: Stream): void {
   });
 }
 
-function serve(core: Core, stream: Stream, msg: StreamMessage, from: Addr): void {
+function serve(core: Core, stream: Stream, msg: StreamMessage, from: Addr, label: Uint8Array): void {
   switch (msg.type) {
     case 'pushPull': {
       if (core.pushPullInbound >= MAX_PUSH_PULL_REQUESTS) {
@@ -189,7 +221,7 @@ function serve(core: Core, stream: Stream, msg: StreamMessage, from: Addr): void
       core.pushPullInbound++;
       try {
         // memberlist answers with its own state first, then merges the remote one.
-        stream.write(localState(core, msg.join));
+        stream.write(localState(core, msg.join, label));
         const err = mergeRemoteState(core, msg.join, msg.states, msg.userState);
         core.stats.pushPulls++;
         if (err) {
@@ -215,7 +247,7 @@ function serve(core: Core, stream: Stream, msg: StreamMessage, from: Addr): void
       }
       core.stats.acksSent++;
       stream.write(
-        frame(core, encodeMessage({ type: 'ack', body: { seqNo: msg.body.seqNo, payload: null } })),
+        frame(core, encodeMessage({ type: 'ack', body: { seqNo: msg.body.seqNo, payload: null } }), label),
       );
       return;
     case 'user':
@@ -243,8 +275,9 @@ function hintFor(core: Core, reason: string): string {
 export type ExchangeResult = { ok: true; message: StreamMessage } | { ok: false; error: Error };
 
 /**
- * Opens a stream to `to`, sends `request`, and reads one reply message before `deadline`
- * (clock ms). `expectReply: false` just sends and closes.
+ * Opens a stream to `to`, sends `request` (framed under `core.outLabel`) behind our label
+ * header, and reads one reply message before `deadline` (clock ms). `expectReply: false` just
+ * sends and closes.
  */
 export function exchange(
   core: Core,
@@ -290,10 +323,15 @@ export function exchange(
         });
         return;
       }
-      const res = decodeStreamMessage(buf.view(), decodeOptions(core));
+      const res = decodeStreamMessage(buf.view(), decodeOptions(core, core.outLabel));
       if (res.status === 'incomplete') {
         if (complete)
-          settle({ ok: false, error: new RemoteError(`${to} closed the connection without a reply`) });
+          settle({
+            ok: false,
+            error: new RemoteError(
+              `${to} closed the connection without a reply (a node drops a stream of another cluster unanswered: if this persists, check that both sides have the same cluster label, or none)`,
+            ),
+          });
         return;
       }
       if (res.status === 'error') {
@@ -330,7 +368,7 @@ export function exchange(
         tryDecode(true);
       },
     });
-    stream.write(request);
+    stream.write(addLabelHeader(core.outLabel, request));
     if (!expectReply) settle({ ok: true, message: { type: 'user', payload: new Uint8Array(0) } });
   });
 }
@@ -341,7 +379,7 @@ export function exchange(
  */
 export function pushPullNode(core: Core, to: Addr, join: boolean, callback: (error?: Error) => void): void {
   const started = core.clock.now();
-  exchange(core, to, localState(core, join), started + core.opts.tcpTimeoutMs, true, (r) => {
+  exchange(core, to, localState(core, join, core.outLabel), started + core.opts.tcpTimeoutMs, true, (r) => {
     let error: Error | undefined;
     if (!r.ok) error = r.error;
     else if (r.message.type !== 'pushPull') {
@@ -376,7 +414,7 @@ export type PeekResult = { ok: true; states: readonly PushNodeState[] } | { ok: 
  */
 export function peekNode(core: Core, to: Addr, callback: (result: PeekResult) => void): void {
   const started = core.clock.now();
-  const request = frame(core, encodePushPull(false, [], new Uint8Array(0)));
+  const request = frame(core, encodePushPull(false, [], new Uint8Array(0)), core.outLabel);
   exchange(core, to, request, started + core.opts.tcpTimeoutMs, true, (r) => {
     if (!r.ok) callback(r);
     else if (r.message.type !== 'pushPull') {
@@ -396,9 +434,16 @@ export function tcpPing(
   deadlineAt: number,
   callback: (ok: boolean) => void,
 ): void {
-  exchange(core, to, frame(core, encodeMessage({ type: 'ping', body: ping })), deadlineAt, true, (r) => {
-    callback(r.ok && r.message.type === 'ack' && r.message.body.seqNo === ping.seqNo);
-  });
+  exchange(
+    core,
+    to,
+    frame(core, encodeMessage({ type: 'ping', body: ping }), core.outLabel),
+    deadlineAt,
+    true,
+    (r) => {
+      callback(r.ok && r.message.type === 'ack' && r.message.body.seqNo === ping.seqNo);
+    },
+  );
 }
 
 /** Sends a delegate message reliably over a stream. */
@@ -411,7 +456,7 @@ export function sendReliable(
   exchange(
     core,
     to,
-    frame(core, encodeStreamUserMessage(payload)),
+    frame(core, encodeStreamUserMessage(payload), core.outLabel),
     core.clock.now() + core.opts.tcpTimeoutMs,
     false,
     (r) => callback(r.ok ? undefined : r.error),

@@ -19,6 +19,8 @@
  * - **TCP**: `0x0a | u32 BE L | envelope(L bytes)`, and the **AAD is those first 5 bytes**, so
  *   the length is authenticated. L counts the whole envelope and must be ≤
  *   {@link MAX_PUSH_STATE_BYTES}.
+ * - With a cluster label (newer memberlist, `label.ts`), the label bytes are the UDP AAD and
+ *   follow the 5 header bytes in the TCP AAD.
  * - The version a sender uses follows **its own** memberlist protocol version: 1 → v0,
  *   ≥ 2 → v1 ({@link encryptionVersionFor}). Serf maps every Serf protocol to memberlist 2,
  *   so a Serf agent never sends v0; it accepts both and answers a v0 request with v1.
@@ -149,7 +151,8 @@ function installable(key: Uint8Array): InstalledKey {
   return { bytes, keyObject: createSecretKey(bytes), algorithm };
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+/** Whether two byte arrays hold the same bytes. */
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
@@ -288,7 +291,8 @@ export class Keyring {
   }
 
   /**
-   * Encrypts `plaintext` with the primary key into a fresh envelope. For UDP pass no AAD.
+   * Encrypts `plaintext` with the primary key into a fresh envelope. For UDP the AAD is the
+   * packet's cluster label, if it has one (none in memberlist 0.2.x).
    * @throws KeyringError `empty-keyring` (a caller bug, not bad input).
    */
   encryptPayload(version: EncryptionVersion, plaintext: Uint8Array, aad?: Uint8Array): Uint8Array {
@@ -345,11 +349,12 @@ export class Keyring {
 
   /**
    * Builds an encrypted TCP stream frame `0x0a | u32 BE L | envelope`, with the 5 header bytes
-   * as AAD. Receivers refuse L > {@link MAX_PUSH_STATE_BYTES}; keeping under it is the caller's
+   * as AAD, followed by the stream's cluster label when there is one (newer memberlist;
+   * `wire/label.ts`). Receivers refuse L > {@link MAX_PUSH_STATE_BYTES}; keeping under it is the caller's
    * job.
    * @throws KeyringError `empty-keyring`.
    */
-  encryptStreamFrame(plaintext: Uint8Array, version: EncryptionVersion): Uint8Array {
+  encryptStreamFrame(plaintext: Uint8Array, version: EncryptionVersion, label?: Uint8Array): Uint8Array {
     const length = encryptedLength(version, plaintext.length);
     const out = new Uint8Array(STREAM_HEADER_BYTES + length);
     out[0] = ENCRYPT_MSG_TYPE;
@@ -358,7 +363,7 @@ export class Keyring {
       this.#primary(),
       version,
       plaintext,
-      out.subarray(0, STREAM_HEADER_BYTES),
+      streamAad(out.subarray(0, STREAM_HEADER_BYTES), label),
       out,
       STREAM_HEADER_BYTES,
     );
@@ -371,8 +376,9 @@ export class Keyring {
    * {@link MAX_PUSH_STATE_BYTES} fails with `too-large` (and a length below the envelope minimum
    * with `truncated`) as soon as the header is in, without waiting for the data. A first byte
    * other than `0x0a` fails with `unknown-type`. Bytes after `consumed` are left alone.
+   * `label` is the stream's cluster label (part of the AAD), if it has one.
    */
-  decryptStreamFrame(buf: Uint8Array): StreamFrameResult {
+  decryptStreamFrame(buf: Uint8Array, label?: Uint8Array): StreamFrameResult {
     if (buf.length === 0) return { status: 'incomplete' };
     if (buf[0] !== ENCRYPT_MSG_TYPE) {
       return {
@@ -404,11 +410,20 @@ export class Keyring {
     if (buf.length < consumed) return { status: 'incomplete' };
     const r = this.decryptPayload(
       buf.subarray(STREAM_HEADER_BYTES, consumed),
-      buf.subarray(0, STREAM_HEADER_BYTES),
+      streamAad(buf.subarray(0, STREAM_HEADER_BYTES), label),
     );
     if (!r.ok) return { status: 'error', failure: r };
     return { status: 'ok', ...r.value, consumed };
   }
+}
+
+/** A stream frame's AAD: its 5 header bytes, then the stream's label (memberlist `encryptLocalState`). */
+function streamAad(header: Uint8Array, label: Uint8Array | undefined): Uint8Array {
+  if (label === undefined || label.length === 0) return header;
+  const aad = new Uint8Array(header.length + label.length);
+  aad.set(header);
+  aad.set(label, header.length);
+  return aad;
 }
 
 function hex2(b: number): string {

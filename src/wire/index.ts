@@ -5,6 +5,7 @@
 export * from './crc32.ts';
 export * from './crypto.ts';
 export * from './ip.ts';
+export * from './label.ts';
 export * from './limits.ts';
 export * from './lzw.ts';
 export * from './memberlist.ts';

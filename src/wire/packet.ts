@@ -5,15 +5,18 @@
  *   messages → compound `07 N len₁..lenₙ part₁..partₙ` (if several)
  *            → compress `09 {Algo: 0, Buf: lzw(...)}` (only if that is shorter)
  *            → CRC `0c crc32_be(...)` (memberlist adds it for peers with protocol max >= 5)
- *            → encryption envelope (whole datagram, no AAD, no outer type byte).
- * Receive (`ingestPacket` / `handleCommand`): decrypt (every key) → optional CRC (top level only)
- * → recursive dispatch over compound and compress → leaf messages.
+ *            → encryption envelope (whole datagram, no outer type byte; AAD = the label, if any)
+ *            → label header `f4 len label` (newer memberlist, only with a label; `label.ts`).
+ * Receive (`ingestPacket` / `handleCommand`): label header (checked against ours) → decrypt
+ * (every key) → optional CRC (top level only) → recursive dispatch over compound and compress
+ * → leaf messages.
  *
  * A compound part that fails to decode does not sink its siblings: memberlist handles each
  * part on its own, so {@link decodePacket} returns the good parts plus the failures.
  */
 import { crc32 } from './crc32.ts';
 import type { Keyring } from './crypto.ts';
+import { addLabelHeader, checkLabel, type LabelPolicy, readPacketLabel } from './label.ts';
 import {
   MAX_COMPOUND_PARTS,
   MAX_DECOMPRESSED_PACKET_BYTES,
@@ -44,6 +47,11 @@ export interface PacketDecodeOptions {
    * @default true
    */
   verifyIncoming?: boolean;
+  /**
+   * Our cluster label and how strictly it is checked; a packet whose label does not pass is
+   * dropped before decryption. Without a policy, only unlabelled packets pass.
+   */
+  labelPolicy?: LabelPolicy | undefined;
 }
 
 /** A decoded datagram. */
@@ -60,6 +68,8 @@ export interface DecodedPacket {
   /** Whether a CRC was present (and matched), and whether any part was compressed. */
   hadCrc: boolean;
   compressed: boolean;
+  /** The packet's cluster label (empty when it had none). */
+  label: Uint8Array;
 }
 
 /** Decodes a whole datagram. Never throws on bad input. */
@@ -78,11 +88,18 @@ export function decodePacket(
     keyIndex: -1,
     hadCrc: false,
     compressed: false,
+    label: new Uint8Array(0),
   };
-  let plain = buf;
+  const header = readPacketLabel(buf);
+  if (!header.ok) return header;
+  const label = header.value.label;
+  const mismatch = checkLabel(label, options.labelPolicy);
+  if (mismatch) return mismatch;
+  out.label = label;
+  let plain = header.value.offset === 0 ? buf : buf.subarray(header.value.offset);
   const keyring = options.keyring;
   if (keyring !== undefined && keyring.keys.length > 0) {
-    const dec = keyring.decryptPayload(buf);
+    const dec = keyring.decryptPayload(plain, label.length > 0 ? label : undefined);
     if (dec.ok) {
       plain = dec.value.plaintext;
       out.encrypted = true;
@@ -256,11 +273,13 @@ export interface PacketEncodeOptions {
   keyring?: Keyring | undefined;
   /** Encryption version: 1 for memberlist protocol >= 2 (every Serf agent), 0 for protocol 1. @default 1 */
   encryptionVersion?: 0 | 1;
+  /** Cluster label to put in front (and to authenticate as AAD when encrypting); none when empty. */
+  label?: Uint8Array | undefined;
 }
 
 /**
  * Frames encoded messages as one datagram: compound when there are several (at most 255),
- * then compress, CRC and encryption as the options say.
+ * then compress, CRC, encryption and the label header as the options say.
  */
 export function encodePacket(messages: readonly Uint8Array[], options: PacketEncodeOptions = {}): Uint8Array {
   if (messages.length === 0) throw new RangeError('encodePacket: no messages');
@@ -272,7 +291,8 @@ export function encodePacket(messages: readonly Uint8Array[], options: PacketEnc
   if (options.crc) buf = withCrc(buf);
   const keyring = options.keyring;
   if (keyring !== undefined && keyring.keys.length > 0) {
-    buf = keyring.encryptPayload(options.encryptionVersion ?? 1, buf);
+    const label = options.label;
+    buf = keyring.encryptPayload(options.encryptionVersion ?? 1, buf, label?.length ? label : undefined);
   }
-  return buf;
+  return addLabelHeader(options.label, buf);
 }

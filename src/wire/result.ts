@@ -25,7 +25,13 @@ export type DecodeFailureReason =
   /** Malformed bytes: a reserved msgpack code, an invalid LZW code, bad padding. */
   | 'malformed'
   /** Bytes left over where a message must end exactly. */
-  | 'trailing-bytes';
+  | 'trailing-bytes'
+  /** A cluster label header (`wire/label.ts`) naming another cluster than ours. */
+  | 'label-mismatch'
+  /** No cluster label header, and this node requires one. */
+  | 'label-missing'
+  /** A cluster label header reached a node that has no label. */
+  | 'label-unexpected';
 
 export interface DecodeFailure {
   readonly ok: false;

@@ -12,6 +12,11 @@
  * {@link decodeStreamMessage} says `incomplete` until a whole message is there.
  *
  * Push-pull (6): `06 | pushPullHeader{Join, Nodes, UserStateLen} | Nodes × pushNodeState | user state`.
+ *
+ * With a cluster label (newer memberlist, `label.ts`) the dialer writes `f4 len label` once in
+ * front of its request, and the label follows the 5 header bytes in the AAD of every encrypted
+ * frame on that stream, both ways. Writing and reading that header is the caller's (it happens
+ * once per connection, not per message); these functions take the label for the AAD.
  */
 import type { Keyring } from './crypto.ts';
 import { MAX_DECOMPRESSED_STREAM_BYTES, MAX_PUSH_PULL_NODES, MAX_PUSH_STATE_BYTES } from './limits.ts';
@@ -64,6 +69,8 @@ export interface StreamDecodeOptions {
    * @default true
    */
   verifyIncoming?: boolean;
+  /** The stream's cluster label, authenticated with each encrypted frame; none when empty. */
+  label?: Uint8Array | undefined;
 }
 
 /**
@@ -86,7 +93,7 @@ export function decodeStreamMessage(buf: Uint8Array, options: StreamDecodeOption
   if (buf[0] === ENCRYPT_TYPE) {
     if (!hasKeys)
       return { status: 'error', failure: fail('encryption-mismatch', ENCRYPTED_BUT_NOT_CONFIGURED) };
-    const frame = keyring.decryptStreamFrame(buf);
+    const frame = keyring.decryptStreamFrame(buf, options.label);
     if (frame.status !== 'ok') return frame;
     const inner = decodeInner(frame.plaintext, true);
     if (inner.status === 'incomplete') {
@@ -201,6 +208,8 @@ export interface StreamEncodeOptions {
   keyring?: Keyring | undefined;
   /** @default 1 */
   encryptionVersion?: 0 | 1;
+  /** The stream's cluster label, authenticated with the encrypted frame; none when empty. */
+  label?: Uint8Array | undefined;
 }
 
 /** Frames a plain stream message (from the `encode*` functions below) for the socket. */
@@ -208,7 +217,7 @@ export function encodeStreamMessage(plain: Uint8Array, options: StreamEncodeOpti
   let buf = (options.compress ?? true) ? compressMessage(plain) : plain;
   const keyring = options.keyring;
   if (keyring !== undefined && keyring.keys.length > 0) {
-    buf = keyring.encryptStreamFrame(buf, options.encryptionVersion ?? 1);
+    buf = keyring.encryptStreamFrame(buf, options.encryptionVersion ?? 1, options.label);
   }
   return buf;
 }

@@ -96,6 +96,20 @@ describe('agent configuration', () => {
     assert.throws(() => flagsLayer(['--reconnect-interval', 'soon']), /expected a duration such as 5s/);
   });
 
+  it('cluster label: flag, environment and file; too long or half a migration is refused with the fix', () => {
+    assert.equal(resolveConfig(flagsLayer(['--label', 'prod']).layer).label, 'prod');
+    assert.equal(resolveConfig(configFromEnv({ GOSSIP_LABEL: 'prod' })).label, 'prod');
+    const f = loadConfigFile(file('l.json', { label: 'prod', label_accept_unlabeled: true }));
+    assert.equal(resolveConfig(f).labelAcceptUnlabeled, true);
+    assert.equal(defaultAgentConfig().label, '');
+    assert.throws(() => resolveConfig(flagsLayer(['--label', 'x'.repeat(256)]).layer), /at most 255/);
+    assert.throws(
+      () => resolveConfig(flagsLayer(['--label', 'prod', '--label-send-unlabeled']).layer),
+      /--label-accept-unlabeled/,
+    );
+    assert.throws(() => resolveConfig(flagsLayer(['--label-accept-unlabeled']).layer), /set --label NAME/);
+  });
+
   it('event handler specs parse as serf does', () => {
     assert.deepEqual(parseHandlerSpec('./all.sh'), [{ event: '*', name: '', command: './all.sh' }]);
     assert.deepEqual(parseHandlerSpec('user:deploy=./d.sh'), [

@@ -43,9 +43,14 @@ const REASONS = new Set<DecodeFailureReason>([
   'bad-value',
   'malformed',
   'trailing-bytes',
+  'label-mismatch',
+  'label-missing',
+  'label-unexpected',
 ]);
 
 const KEY = new Uint8Array(32).map((_, i) => i * 3);
+/** A labelled node that also accepts unlabelled input (so labelled and plain seeds both get deep). */
+const LABELLED = { label: new TextEncoder().encode('blah'), acceptUnlabeled: true };
 const keyring = new Keyring([KEY]);
 
 function checkFailure(f: DecodeFailure, where: string, tally: Map<string, number>): void {
@@ -68,7 +73,7 @@ describe('fuzz: decoders never throw and always return typed results', () => {
       const input = mutate(r, seeds);
       const where = `case ${i} (FUZZ_SEED=${SEED})`;
       try {
-        for (const opts of [{}, { keyring }]) {
+        for (const opts of [{}, { keyring }, { keyring, labelPolicy: LABELLED }, { labelPolicy: LABELLED }]) {
           const p = decodePacket(input, opts);
           if (p.ok) {
             accepted++;

@@ -36,6 +36,10 @@ Options (also GOSSIP_* environment variables and --config-file; flags win):
   --reconnect-interval D   how often to retry failed members, healing partitions (default 30s)
   --reconnect-timeout D    how long failed members are retried before being reaped (default 24h)
   --tombstone-timeout D    how long left members are remembered (default 24h)
+  --label NAME             cluster label: peers without this exact label are dropped, so two
+                           clusters on one network never merge (memberlist 0.3+; Serf 0.8 has none)
+  --label-accept-unlabeled also accept peers that send no label (while adding one; docs/vm.md)
+  --label-send-unlabeled   send no label yet (first step of adding one; needs the flag above)
   --config-file FILE       a JSON config file (our keys or serf's); repeatable
 
 Example:
@@ -66,6 +70,9 @@ export function flagsLayer(args: string[]): { layer: ConfigLayer; configFiles: s
       'reconnect-timeout': { type: 'string' },
       'tombstone-timeout': { type: 'string' },
       'config-file': { type: 'string', multiple: true },
+      label: { type: 'string' },
+      'label-accept-unlabeled': { type: 'boolean' },
+      'label-send-unlabeled': { type: 'boolean' },
     },
     strict: true,
   });
@@ -92,6 +99,9 @@ export function flagsLayer(args: string[]): { layer: ConfigLayer; configFiles: s
     layer.reconnectTimeoutMs = durationOf(values['reconnect-timeout'], '--reconnect-timeout');
   if (values['tombstone-timeout'] !== undefined)
     layer.tombstoneTimeoutMs = durationOf(values['tombstone-timeout'], '--tombstone-timeout');
+  if (values.label !== undefined) layer.label = values.label;
+  if (values['label-accept-unlabeled']) layer.labelAcceptUnlabeled = true;
+  if (values['label-send-unlabeled']) layer.labelSendUnlabeled = true;
   return { layer, configFiles: values['config-file'] ?? [] };
 }
 
