@@ -17,13 +17,19 @@ import {
   type SerfMember,
   UserEventCoalescer,
 } from '../cluster/index.ts';
+import { DnsResolver } from '../discovery/dns-resolver.ts';
+import type { Resolver } from '../discovery/resolver.ts';
+import { SeedDiscovery } from '../discovery/seed-discovery.ts';
+import { parseSeeds } from '../discovery/seeds.ts';
+import { resolveSources } from '../discovery/sources.ts';
+import { serfTarget } from '../discovery/targets.ts';
 import { JoinError, StateError } from '../errors.ts';
 import type { Member } from '../membership/index.ts';
 import { RealClock, type Timer } from '../runtime/clock.ts';
 import { UdpTcpTransport } from '../transport/udp-tcp.ts';
 import { PACKAGE_VERSION, PROTOCOL_SUMMARY } from '../version.ts';
 import { Keyring } from '../wire/crypto.ts';
-import { ipFromString, joinHostPort, splitHostPort } from '../wire/ip.ts';
+import { joinHostPort, splitHostPort } from '../wire/ip.ts';
 import type { AgentConfig, LogLevel } from './config.ts';
 import { DASHBOARD_HEADERS, type DashboardAssets, loadDashboardAssets } from './dashboard.ts';
 import { HandlerRunner, parseHandlerSpec } from './handlers.ts';
@@ -38,7 +44,7 @@ import { Hub } from './hub.ts';
 import { readKeyringFile, writeKeyringFile } from './keyring-file.ts';
 import { type AgentLogger, createAgentLogger, type LogRecord } from './logging.ts';
 import { AgentMetrics } from './metrics.ts';
-import { pickAdvertiseAddr } from './network.ts';
+import { chooseAdvertiseAddr, hostNetwork, isLoopbackAddr } from './network.ts';
 import { readSnapshot, type SnapshotState, SnapshotWriter } from './snapshot.ts';
 
 /** Serf agent's coalescing of member and user events before handlers (3 s quantum, 1 s quiet). */
@@ -67,8 +73,10 @@ export class Agent implements AgentApi {
   #http: Server | undefined;
   #httpAddr = '';
   #dashboard: DashboardAssets | undefined;
-  #joinTimer: Timer | undefined;
-  #isolationTimer: Timer | undefined;
+  #discovery: SeedDiscovery | undefined;
+  readonly #resolver: Resolver;
+  /** Our own addresses besides the advertised one (never joined: a join to ourselves is no join). */
+  readonly #ownAddrs: readonly string[];
   #statsTimer: Timer | undefined;
   #stopped = false;
   #onExit: (code: number) => void = () => {};
@@ -84,8 +92,12 @@ export class Agent implements AgentApi {
     transport: UdpTcpTransport,
     serf: Serf,
     snapshot: { writer: SnapshotWriter; state: SnapshotState } | undefined,
+    resolver: Resolver,
+    ownAddrs: readonly string[],
   ) {
     this.config = config;
+    this.#resolver = resolver;
+    this.#ownAddrs = ownAddrs;
     this.log = log;
     this.transport = transport;
     this.serf = serf;
@@ -147,7 +159,15 @@ export class Agent implements AgentApi {
       snapshot = { writer: new SnapshotWriter(path, state, log), state };
     }
     const transport = await UdpTcpTransport.listen({ bindAddr: config.bindAddr });
-    const advertise = config.advertiseAddr ?? pickAdvertiseAddr(transport.localAddr, log);
+    const resolver = new DnsResolver();
+    let advertise: string;
+    let ownAddrs: string[];
+    try {
+      ({ advertise, ownAddrs } = await chooseAddresses(config, transport.localAddr, resolver, log));
+    } catch (e) {
+      await transport.shutdown();
+      throw e;
+    }
     const s = snapshot?.state;
     const serf = new Serf({
       name: config.nodeName,
@@ -167,7 +187,7 @@ export class Agent implements AgentApi {
       ...(keyring ? { keyring } : {}),
       ...(s ? { restoredClocks: { member: s.memberClock, event: s.eventClock, query: s.queryClock } } : {}),
     });
-    return new Agent(config, log, transport, serf, snapshot);
+    return new Agent(config, log, transport, serf, snapshot, resolver, ownAddrs);
   }
 
   /** The HTTP API's `ip:port` (known once started). */
@@ -212,7 +232,7 @@ export class Agent implements AgentApi {
       protocol: PROTOCOL_SUMMARY,
     });
     this.#rejoinFromSnapshot();
-    if (this.config.join.length > 0) this.#joinLoop(this.config.join, this.config.retryJoinMs);
+    if (this.config.join.length > 0) this.#startDiscovery();
     this.#statsTimer = this.#clock.setTimer(1000, () => this.#publishStats());
   }
 
@@ -237,56 +257,56 @@ export class Agent implements AgentApi {
     });
   }
 
-  /** Joins in the background, retrying with exponential backoff until one address answers. */
-  #joinLoop(addrs: string[], delayMs: number): void {
-    if (this.#stopped) return;
-    this.join(addrs, this.config.replay).then(
-      (n) => {
-        this.log.info('joined the cluster', { through: n, addrs });
-        this.#watchIsolation(addrs);
-      },
-      (e: Error) => {
-        if (this.#stopped) return;
-        const why =
-          e instanceof JoinError
-            ? e.causes.map((c) => `${c.addr}: ${c.error.message}`).join('; ')
-            : e.message;
-        const next = Math.min(delayMs * 2, this.config.retryJoinMaxMs);
-        this.log.warn(`join failed, retrying in ${Math.round(delayMs / 1000)} s`, { addrs, why });
-        this.#joinTimer = this.#clock.setTimer(delayMs, () => this.#joinLoop(addrs, next));
-      },
-    );
+  /** Seed discovery (src/discovery), running while the agent does; undefined without `--join`. */
+  get discovery(): SeedDiscovery | undefined {
+    return this.#discovery;
   }
 
   /**
-   * Beyond Serf: if every other member is gone for a whole reconnect interval (we were left on
-   * an island whose members all died, or were partitioned away from everyone we know), join
-   * through the configured addresses again. Serf's reconnect loop only retries members it saw
-   * fail; a seed list covers the members it never heard of.
+   * Joins through the seeds in the background and keeps resolving them for as long as the agent
+   * runs (src/discovery): a node left alone, or on an island, finds the cluster again. It
+   * replaces Serf's `retry_join`, which stops after the first join.
    */
-  #watchIsolation(addrs: string[]): void {
-    let isolatedSince: number | undefined;
-    const check = () => {
-      if (this.#stopped || this.serf.state !== 'alive') return;
-      const others = this.serf.members().some((m) => m.name !== this.config.nodeName && m.status === 'alive');
-      const now = this.#clock.now();
-      if (others) isolatedSince = undefined;
-      else if (isolatedSince === undefined) isolatedSince = now;
-      else if (now - isolatedSince >= this.config.reconnectIntervalMs) {
-        isolatedSince = undefined;
-        this.log.warn(
-          'no other member alive for a whole reconnect interval: joining through the configured addresses again',
-          { addrs },
-        );
-        this.join(addrs, this.config.replay).then(
-          (n) => this.log.info('rejoined the cluster', { through: n }),
-          (e: Error) =>
-            this.log.warn('rejoin through the configured addresses failed; will retry', { error: e.message }),
-        );
-      }
-      this.#isolationTimer = this.#clock.setTimer(Math.min(5000, this.config.reconnectIntervalMs / 2), check);
-    };
-    check();
+  #startDiscovery(): void {
+    const c = this.config;
+    const discovery = new SeedDiscovery({
+      seeds: c.join,
+      target: serfTarget(this.serf, { ignoreOld: !c.replay, extraAddresses: this.#ownAddrs }),
+      resolver: this.#resolver,
+      clock: this.#clock,
+      logger: this.log,
+      retryBaseMs: c.retryJoinMs,
+      retryMaxMs: c.retryJoinMaxMs,
+      maxAttempts: c.joinMaxAttempts,
+      ttlFloorMs: c.discoveryTtlMinMs,
+      ttlCeilingMs: c.discoveryTtlMaxMs,
+      bootstrap:
+        c.bootstrapMinPeers > 0
+          ? { minPeers: c.bootstrapMinPeers, stableMarginMs: c.bootstrapStableMs }
+          : undefined,
+    });
+    discovery.on('formed', ({ reason, through, peers }) => {
+      this.log.info(
+        reason === 'lowest-name'
+          ? 'formed a new cluster (lowest name among the peers found)'
+          : 'joined the cluster',
+        {
+          reason,
+          through,
+          members: peers.length + 1,
+        },
+      );
+      this.events.publish({
+        event: 'discovery',
+        data: { formed: reason, through, at: new Date().toISOString() },
+      });
+    });
+    discovery.on('gave-up', ({ attempts, lastOutcome }) => {
+      this.log.error(`no join after ${attempts} attempts (--join-max-attempts): stopping`, { lastOutcome });
+      void this.stop().then(() => this.#onExit(1));
+    });
+    this.#discovery = discovery;
+    discovery.start();
   }
 
   /** After a restart without a graceful leave, rejoin the members the snapshot remembers. */
@@ -551,8 +571,10 @@ export class Agent implements AgentApi {
   }
 
   async join(addrs: string[], replay: boolean): Promise<number> {
-    const resolved = await resolveJoinAddrs(addrs);
-    return this.serf.join(resolved, { ignoreOld: !replay });
+    const resolved = await resolveJoinAddrs(addrs, this.#resolver);
+    const n = await this.serf.join(resolved, { ignoreOld: !replay });
+    this.#discovery?.poke();
+    return n;
   }
 
   /** Graceful leave (the agent keeps answering until `stop()`). */
@@ -675,8 +697,7 @@ export class Agent implements AgentApi {
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
-    this.#joinTimer?.cancel();
-    this.#isolationTimer?.cancel();
+    this.#discovery?.stop();
     this.#statsTimer?.cancel();
     for (const stage of this.#stages) stage.stop();
     await this.serf.shutdown();
@@ -718,22 +739,65 @@ export function payloadJson(payload: Uint8Array): { payload: string } | { payloa
   }
 }
 
-/** Resolves host names in join addresses (`host[:port]`) to `ip:port`, port 7946 by default. */
-export async function resolveJoinAddrs(addrs: readonly string[]): Promise<string[]> {
-  const { lookup } = await import('node:dns/promises');
-  const out: string[] = [];
-  for (const a of addrs) {
-    const hp = splitHostPort(a, 7946);
-    if (!hp) throw new JoinError(`"${a}" is not a host[:port]`, []);
-    if (ipFromString(hp.host)) {
-      out.push(joinHostPort(hp.host, hp.port));
-      continue;
-    }
-    try {
-      for (const r of await lookup(hp.host, { all: true })) out.push(joinHostPort(r.address, hp.port));
-    } catch (e) {
-      throw new JoinError(`cannot resolve "${hp.host}": ${(e as Error).message}`, []);
+/**
+ * Resolves seeds (`IP:PORT`, `HOST:PORT`, `dns+srv://NAME`; port 7946 by default) to `ip:port`
+ * for one join. Rejects with a JoinError saying why when none resolves.
+ */
+export async function resolveJoinAddrs(
+  addrs: readonly string[],
+  resolver: Resolver = new DnsResolver(),
+): Promise<string[]> {
+  let sources: ReturnType<typeof parseSeeds>;
+  try {
+    sources = parseSeeds(addrs);
+  } catch (e) {
+    throw new JoinError((e as Error).message, []);
+  }
+  const pass = await resolveSources(sources, resolver, new Set());
+  if (pass.addrs.length === 0) {
+    const why = pass.sources.map((s) => `${s.spec}: ${s.error ?? 'no address'}`).join('; ');
+    throw new JoinError(`cannot resolve ${why}`, []);
+  }
+  return pass.addrs;
+}
+
+/**
+ * The address to advertise (network.ts has the rule) and every other address that is ours. The
+ * seeds are resolved once first when the rule needs them: bound to a wildcard (a seed's subnet
+ * decides), or advertising loopback (refused towards peers that are not on loopback).
+ */
+async function chooseAddresses(
+  config: AgentConfig,
+  bound: string,
+  resolver: Resolver,
+  log: AgentLogger,
+): Promise<{ advertise: string; ownAddrs: string[] }> {
+  const hp = splitHostPort(bound)!;
+  const network = hostNetwork();
+  const wildcard = hp.host === '0.0.0.0' || hp.host === '::';
+  const loopback = isLoopbackAddr(config.advertiseAddr ?? bound);
+  let seedIps: string[] = [];
+  const needsSeeds = config.join.length > 0 && ((wildcard && config.advertiseAddr === undefined) || loopback);
+  if (needsSeeds) {
+    const pass = await resolveSources(parseSeeds(config.join), resolver, new Set());
+    seedIps = pass.addrs.map((a) => splitHostPort(a)!.host);
+  }
+  const choice = chooseAdvertiseAddr({ bound, advertise: config.advertiseAddr, seedIps, network });
+  if (wildcard && config.advertiseAddr === undefined) {
+    log.info('advertising an address picked by rule, since the bind address is a wildcard', {
+      advertise: choice.addr,
+      why: choice.reason,
+      ...(choice.iface ? { interface: choice.iface } : {}),
+      hint: 'set --advertise IP:PORT to choose',
+    });
+  }
+  const own = new Set<string>([bound]);
+  if (wildcard) {
+    for (const a of network.addrs) {
+      if (hp.host === '0.0.0.0' && a.family !== 'IPv4') continue;
+      own.add(joinHostPort(a.address.split('%')[0]!, hp.port));
     }
   }
-  return out;
+  own.delete(choice.addr);
+  return { advertise: choice.addr, ownAddrs: [...own] };
 }

@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { parseSeeds } from '../discovery/seeds.ts';
 import { ConfigError } from '../errors.ts';
 import type { ProfileName } from '../membership/options.ts';
 import { Keyring } from '../wire/crypto.ts';
@@ -27,12 +28,29 @@ export interface AgentConfig {
   httpAddr: string;
   /** Bearer token the HTTP API requires; mandatory when the API binds to a non-loopback address. */
   httpToken: string | undefined;
-  /** Members to join at start (retried in the background until one answers). */
+  /**
+   * Seeds: `IP:PORT`, `HOST:PORT` (every A and AAAA record) or `dns+srv://NAME` (SRV records).
+   * Resolved again for as long as the agent runs; any address that is not a current member is
+   * joined (src/discovery).
+   */
   join: string[];
-  /** First delay between join attempts; doubles up to `retryJoinMaxMs`. @default 1000 */
+  /** First delay after a failed discovery round; doubles (with jitter) up to `retryJoinMaxMs`. @default 1000 */
   retryJoinMs: number;
   /** @default 30000 */
   retryJoinMaxMs: number;
+  /** Failed discovery rounds before the agent gives up and exits 1, until its first join; 0: never. @default 0 */
+  joinMaxAttempts: number;
+  /** Least time between two resolutions of the seeds, however short their TTL. @default 5000 */
+  discoveryTtlMinMs: number;
+  /** Most time between two resolutions of the seeds, however long their TTL. @default 60000 */
+  discoveryTtlMaxMs: number;
+  /**
+   * First-start gate: peers (besides this node) that must answer before a new cluster may be
+   * formed; only the lowest name then starts alone, the others join it. 0: no gate. @default 0
+   */
+  bootstrapMinPeers: number;
+  /** First-start gate: how long the discovered set must stay the same before deciding. @default 5000 */
+  bootstrapStableMs: number;
   /** Base64 gossip encryption key (16, 24 or 32 bytes). */
   encryptKey: string | undefined;
   /** File that keeps the keyring across restarts (Serf's keyring file format). */
@@ -77,6 +95,11 @@ export function defaultAgentConfig(): AgentConfig {
     join: [],
     retryJoinMs: 1000,
     retryJoinMaxMs: 30_000,
+    joinMaxAttempts: 0,
+    discoveryTtlMinMs: 5000,
+    discoveryTtlMaxMs: 60_000,
+    bootstrapMinPeers: 0,
+    bootstrapStableMs: 5000,
     encryptKey: undefined,
     keyringFile: undefined,
     tags: {},
@@ -113,6 +136,12 @@ const FILE_KEYS: Record<string, keyof AgentConfig> = {
   start_join: 'join',
   retry_join: 'join',
   join: 'join',
+  retry_max_attempts: 'joinMaxAttempts',
+  join_max_attempts: 'joinMaxAttempts',
+  discovery_ttl_min: 'discoveryTtlMinMs',
+  discovery_ttl_max: 'discoveryTtlMaxMs',
+  bootstrap_min_peers: 'bootstrapMinPeers',
+  bootstrap_stable: 'bootstrapStableMs',
   encrypt_key: 'encryptKey',
   encrypt: 'encryptKey',
   keyring_file: 'keyringFile',
@@ -149,7 +178,6 @@ const IGNORED_SERF_KEYS = new Set([
   'user_event_size_limit',
   'broadcast_timeout',
   'retry_interval',
-  'retry_max_attempts',
   'rejoin_after_leave',
   'statsite_addr',
   'statsd_addr',
@@ -231,6 +259,11 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ConfigLayer {
     GOSSIP_HTTP: 'httpAddr',
     GOSSIP_HTTP_TOKEN: 'httpToken',
     GOSSIP_JOIN: 'join',
+    GOSSIP_JOIN_MAX_ATTEMPTS: 'joinMaxAttempts',
+    GOSSIP_DISCOVERY_TTL_MIN: 'discoveryTtlMinMs',
+    GOSSIP_DISCOVERY_TTL_MAX: 'discoveryTtlMaxMs',
+    GOSSIP_BOOTSTRAP_MIN_PEERS: 'bootstrapMinPeers',
+    GOSSIP_BOOTSTRAP_STABLE: 'bootstrapStableMs',
     GOSSIP_ENCRYPT: 'encryptKey',
     GOSSIP_KEYRING_FILE: 'keyringFile',
     GOSSIP_TAGS: 'tags',
@@ -277,7 +310,14 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ConfigLayer {
       case 'reconnectIntervalMs':
       case 'reconnectTimeoutMs':
       case 'tombstoneTimeoutMs':
+      case 'discoveryTtlMinMs':
+      case 'discoveryTtlMaxMs':
+      case 'bootstrapStableMs':
         layer[field] = durationOf(v, name);
+        break;
+      case 'joinMaxAttempts':
+      case 'bootstrapMinPeers':
+        layer[field] = countOf(v, name);
         break;
       default:
         layer[field] = v;
@@ -293,6 +333,15 @@ export function durationOf(v: unknown, source: string): number {
   if (ms === undefined || !(ms > 0))
     throw new ConfigError(source, `expected a duration such as 5s, 30s or 24h; got ${JSON.stringify(v)}`);
   return ms;
+}
+
+/** A whole number, 0 or more (a flag's text or a config file's number). */
+export function countOf(v: unknown, source: string): number {
+  const n =
+    typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/.test(v.trim()) ? Number(v) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new ConfigError(source, `expected a whole number (0 or more); got ${JSON.stringify(v)}`);
+  return n;
 }
 
 function parseBool(v: string, source: string): boolean {
@@ -355,8 +404,18 @@ function coerceLayer(layer: Record<string, unknown>, source: string): ConfigLaye
       );
     }
   }
-  for (const f of ['reconnectIntervalMs', 'reconnectTimeoutMs', 'tombstoneTimeoutMs'] as const) {
+  for (const f of [
+    'reconnectIntervalMs',
+    'reconnectTimeoutMs',
+    'tombstoneTimeoutMs',
+    'discoveryTtlMinMs',
+    'discoveryTtlMaxMs',
+    'bootstrapStableMs',
+  ] as const) {
     if (layer[f] !== undefined) layer[f] = durationOf(layer[f], `${f} in the ${source}`);
+  }
+  for (const f of ['joinMaxAttempts', 'bootstrapMinPeers'] as const) {
+    if (layer[f] !== undefined) layer[f] = countOf(layer[f], `${f} in the ${source}`);
   }
   for (const f of ['replay', 'dashboard', 'labelAcceptUnlabeled', 'labelSendUnlabeled'] as const) {
     if (layer[f] !== undefined && typeof layer[f] !== 'boolean') {
@@ -399,11 +458,34 @@ export function isLoopback(addr: string): boolean {
 export function validateAgentConfig(c: AgentConfig): AgentConfig {
   if (!c.nodeName) throw new ConfigError('node', 'the node name is empty; give one with --node NAME');
   checkAddr('bind', c.bindAddr, '127.0.0.1:7946 or [::1]:7946');
-  if (c.advertiseAddr !== undefined) checkAddr('advertise', c.advertiseAddr, '10.0.0.5:7946', false);
+  if (c.advertiseAddr !== undefined) {
+    const a = splitHostPort(c.advertiseAddr, 7946);
+    if (!a || !ipFromString(a.host)) {
+      throw new ConfigError(
+        'advertise',
+        `"${c.advertiseAddr}" is not an IP[:PORT]; use e.g. 10.0.0.5:7946 (the port defaults to the bound one)`,
+      );
+    }
+    if (splitHostPort(c.advertiseAddr)?.port === 0) {
+      throw new ConfigError(
+        'advertise',
+        'port 0 is not allowed here; use e.g. 10.0.0.5:7946, or leave the port out for the bound one',
+      );
+    }
+  }
   checkAddr('http', c.httpAddr, '127.0.0.1:7373');
-  for (const j of c.join) {
-    if (!splitHostPort(j, 7946))
-      throw new ConfigError('join', `"${j}" is not a host[:port]; use e.g. 10.0.0.5:7946`);
+  parseSeeds(c.join); // throws a ConfigError showing the three seed forms
+  if (!(c.discoveryTtlMaxMs >= c.discoveryTtlMinMs)) {
+    throw new ConfigError(
+      'discovery-ttl-max',
+      `must be at least --discovery-ttl-min (${c.discoveryTtlMinMs} ms); got ${c.discoveryTtlMaxMs} ms`,
+    );
+  }
+  if (c.bootstrapMinPeers > 0 && c.join.length === 0) {
+    throw new ConfigError(
+      'bootstrap-min-peers',
+      'the first-start gate needs seeds to find its peers: add --join (e.g. --join dns+srv://_gossip._tcp.example.com)',
+    );
   }
   if (!['lan', 'wan', 'local'].includes(c.profile)) {
     throw new ConfigError('profile', `expected lan, wan or local; got "${c.profile}"`);

@@ -62,6 +62,12 @@ export interface DiscoveryTarget {
   members(): Iterable<TargetMember>;
   /** The member list at `addr`, read without joining (only the first-start gate calls it). */
   peek(addr: string): Promise<readonly TargetMember[]>;
+  /**
+   * Calls `listener` when a member leaves or fails (synchronously, inside the target's event);
+   * returns the unsubscribe function. Lets discovery look for the cluster at once when the
+   * last other member is gone, instead of at the next refresh. Optional.
+   */
+  onMemberGone?(listener: () => void): () => void;
 }
 
 /** The first-start gate's options (see the file comment). */
@@ -213,8 +219,6 @@ export class SeedDiscovery {
   /** Gate: the address set last seen, and since when. */
   #stableKey = '';
   #stableSinceMs = 0;
-  /** Whether we held another alive member at the end of the last round. */
-  #wasInCluster = false;
 
   constructor(options: SeedDiscoveryOptions) {
     if (options.seeds.length === 0) throw new ConfigError('join', 'seed discovery needs at least one seed');
@@ -299,13 +303,31 @@ export class SeedDiscovery {
     if (this.#phase !== 'created') throw new StateError(`cannot start seed discovery that is ${this.#phase}`);
     this.#phase = this.#gate ? 'gated' : 'searching';
     this.#stableSinceMs = this.#o.clock.now();
+    this.#unsubscribe = this.#o.target.onMemberGone?.(() => this.#memberGone());
     this.#schedule(0);
+  }
+
+  #unsubscribe: (() => void) | undefined;
+  /** When the next round is due (clock ms). */
+  #nextAtMs = 0;
+
+  /** The last other member left or failed: look for the cluster soon, not at the next refresh. */
+  #memberGone(): void {
+    if (this.#phase !== 'joined' || this.#running || this.#hasPeer()) return;
+    const soon = this.#jittered(this.#o.retryBaseMs);
+    if (this.#nextAtMs - this.#o.clock.now() > soon) {
+      this.#log.info('no other member is alive: looking for the cluster through the seeds', {
+        seeds: this.sources.map((s) => s.spec),
+      });
+      this.#schedule(soon);
+    }
   }
 
   /** Stops the loop; a round in flight finishes without effect. */
   stop(): void {
     if (this.#phase === 'stopped') return;
     this.#phase = 'stopped';
+    this.#unsubscribe?.();
     this.#timer?.cancel();
     this.#timer = undefined;
   }
@@ -318,6 +340,7 @@ export class SeedDiscovery {
 
   #schedule(delayMs: number): void {
     this.#timer?.cancel();
+    this.#nextAtMs = this.#o.clock.now() + delayMs;
     this.#timer = this.#o.clock.setTimer(delayMs, () => {
       this.#timer = undefined;
       void this.#round();
@@ -424,11 +447,6 @@ export class SeedDiscovery {
     const o = this.#o;
     this.#logSources(pass);
     const wasInCluster = this.#hasPeer();
-    if (this.#phase === 'joined' && wasInCluster !== this.#wasInCluster && !wasInCluster) {
-      this.#log.warn('no other member is alive: looking for the cluster through the seeds', {
-        seeds: this.sources.map((s) => s.spec),
-      });
-    }
     const joins: JoinAttempt[] = [];
     const tried = new Set<string>();
     const candidatesNow = (): string[] => {
@@ -456,7 +474,6 @@ export class SeedDiscovery {
       }
     }
     const inCluster = this.#hasPeer();
-    this.#wasInCluster = inCluster;
     let outcome: string;
     let failed: boolean;
     if (answered > 0 && inCluster) {

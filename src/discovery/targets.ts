@@ -18,6 +18,7 @@ export function memberlistTarget(ml: Memberlist, extraAddresses: readonly string
     join: (addrs) => ml.join(addrs),
     members: () => ml.allMembers(),
     peek: peekWith(ml),
+    onMemberGone: (listener) => ml.on('leave', () => listener()),
   };
 }
 
@@ -38,5 +39,6 @@ export function serfTarget(
     join: (addrs) => serf.join(addrs, { ignoreOld: options.ignoreOld ?? true }),
     members: () => ml.allMembers(),
     peek: peekWith(ml),
+    onMemberGone: (listener) => ml.on('leave', () => listener()),
   };
 }

@@ -3,6 +3,7 @@ import { Agent } from '../../agent/agent.ts';
 import {
   type ConfigLayer,
   configFromEnv,
+  countOf,
   durationOf,
   loadConfigFile,
   parseTags,
@@ -19,10 +20,24 @@ signal exits at once).
 Options (also GOSSIP_* environment variables and --config-file; flags win):
   --node NAME              node name, unique in the cluster (default: the host name)
   --bind IP:PORT           UDP+TCP gossip address (default 127.0.0.1:7946; port 0 picks one)
-  --advertise IP:PORT      address announced to peers (default: the bind address)
+  --advertise IP[:PORT]    address announced to peers (default: the bind address; bound to
+                           0.0.0.0 or ::, one on a seed's subnet, else the default route's
+                           interface, else the first by interface name; never loopback to
+                           peers off loopback)
   --http IP:PORT           HTTP API and dashboard (default 127.0.0.1:7373)
   --http-token TOKEN       require "Authorization: Bearer TOKEN" (mandatory off loopback)
-  --join IP:PORT           a member to join; repeatable; retried in the background until one answers
+  --join SEED              where to find members; repeatable: IP:PORT, HOST:PORT (every A and
+                           AAAA record) or dns+srv://NAME (SRV records). Resolved again at the
+                           records' TTL for as long as the agent runs; any address that is not
+                           a member is joined (islands heal, moved clusters find themselves)
+  --join-max-attempts N    give up (exit 1) after N failed rounds before the first join
+                           (default 0: never)
+  --discovery-ttl-min D    resolve the seeds at most this often, whatever the TTL (default 5s)
+  --discovery-ttl-max D    resolve the seeds at least this often, whatever the TTL (default 60s)
+  --bootstrap-min-peers N  first-start gate: wait until the seeds give a stable set (see
+                           --bootstrap-stable) and N other nodes answer; then only the lowest
+                           name starts a new cluster and the others join it (default 0: off)
+  --bootstrap-stable D     how long the discovered set must not change first (default 5s)
   --encrypt BASE64KEY      gossip encryption key (16, 24 or 32 bytes; \`gossip keygen\` makes one)
   --keyring-file FILE      keep the keyring here across restarts
   --tag KEY=VALUE          a tag; repeatable
@@ -43,7 +58,9 @@ Options (also GOSSIP_* environment variables and --config-file; flags win):
   --config-file FILE       a JSON config file (our keys or serf's); repeatable
 
 Example:
-  gossip agent --node web-1 --bind 10.0.0.5:7946 --join 10.0.0.4:7946 --tag role=web`;
+  gossip agent --node web-1 --bind 10.0.0.5:7946 --join 10.0.0.4:7946 --tag role=web
+  gossip agent --bind 0.0.0.0:7946 --join dns+srv://_gossip._tcp.gossip.default.svc.cluster.local \
+    --bootstrap-min-peers 2`;
 
 /** Parses the agent's flags into a config layer. */
 export function flagsLayer(args: string[]): { layer: ConfigLayer; configFiles: string[] } {
@@ -56,6 +73,11 @@ export function flagsLayer(args: string[]): { layer: ConfigLayer; configFiles: s
       http: { type: 'string' },
       'http-token': { type: 'string' },
       join: { type: 'string', multiple: true },
+      'join-max-attempts': { type: 'string' },
+      'discovery-ttl-min': { type: 'string' },
+      'discovery-ttl-max': { type: 'string' },
+      'bootstrap-min-peers': { type: 'string' },
+      'bootstrap-stable': { type: 'string' },
       encrypt: { type: 'string' },
       'keyring-file': { type: 'string' },
       tag: { type: 'string', multiple: true },
@@ -83,6 +105,16 @@ export function flagsLayer(args: string[]): { layer: ConfigLayer; configFiles: s
   if (values.http !== undefined) layer.httpAddr = values.http;
   if (values['http-token'] !== undefined) layer.httpToken = values['http-token'];
   if (values.join !== undefined) layer.join = values.join;
+  if (values['join-max-attempts'] !== undefined)
+    layer.joinMaxAttempts = countOf(values['join-max-attempts'], '--join-max-attempts');
+  if (values['discovery-ttl-min'] !== undefined)
+    layer.discoveryTtlMinMs = durationOf(values['discovery-ttl-min'], '--discovery-ttl-min');
+  if (values['discovery-ttl-max'] !== undefined)
+    layer.discoveryTtlMaxMs = durationOf(values['discovery-ttl-max'], '--discovery-ttl-max');
+  if (values['bootstrap-min-peers'] !== undefined)
+    layer.bootstrapMinPeers = countOf(values['bootstrap-min-peers'], '--bootstrap-min-peers');
+  if (values['bootstrap-stable'] !== undefined)
+    layer.bootstrapStableMs = durationOf(values['bootstrap-stable'], '--bootstrap-stable');
   if (values.encrypt !== undefined) layer.encryptKey = values.encrypt;
   if (values['keyring-file'] !== undefined) layer.keyringFile = values['keyring-file'];
   if (values.tag !== undefined) layer.tags = parseTags(values.tag, '--tag');
