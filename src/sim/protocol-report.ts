@@ -25,7 +25,8 @@ export function describeParams(p: ProtocolSimParams): string[] {
     `scenario ${p.scenario}, profile ${p.profile}, ${p.initialNodes} nodes at the start` +
       (p.slots > p.initialNodes ? ` (up to ${p.slots - p.initialNodes} more join later)` : ''),
     `safety phase ${p.durationMs / 1000} s; compression ${p.compression ? 'on' : 'off (simulator speed)'}; ` +
-      `Serf reconnect every ${p.reconnectIntervalMs / 1000} s`,
+      `Serf reconnect every ${p.reconnectIntervalMs / 1000} s` +
+      (p.seedDiscovery ? '; joins through seed discovery' : ''),
     `latency ${n.latencyModel === 'uniform' ? ms(n.latencyMs) : `per link ${ms(n.latencyMs)} + U[0, ${ms(n.latencySpreadMs)})`}` +
       ` + jitter U[0, ${ms(n.jitterMs)})`,
     `loss ${pct(n.lossRate)}, reordering ${pct(n.reorderRate)} (up to ${ms(n.reorderDelayMs)}), duplication ${pct(n.duplicateRate)} (safety phase)`,

@@ -92,6 +92,8 @@ export interface ProtocolSimOptions {
    * benchmarks; it implies `isChecking: false`. @default true
    */
   isObserving?: boolean | undefined;
+  /** Nodes join through seed discovery (see `ProtocolSimParams.seedDiscovery`). @default false */
+  seedDiscovery?: boolean | undefined;
   /** Edits the derived parameters before the run (tests: a fault schedule of their own). */
   adjustParams?: ((params: ProtocolSimParams) => ProtocolSimParams) | undefined;
   /**
@@ -300,6 +302,7 @@ export class ProtocolSim {
       durationS: options.durationS,
       profile: options.profile,
     });
+    if (options.seedDiscovery !== undefined) derived.seedDiscovery = options.seedDiscovery;
     this.params = options.adjustParams ? options.adjustParams(derived) : derived;
     const params = this.params;
     const networkRandom = root.fork();

@@ -186,6 +186,14 @@ export interface ProtocolSimParams {
    * 0 disables it.
    */
   reconnectIntervalMs: number;
+  /**
+   * Nodes find each other through seed discovery (src/discovery, what `gossip agent --join`
+   * runs) instead of the driver's join-through-a-running-node retries: every joining node runs
+   * a `SeedDiscovery` whose seed name lists every running node (a Kubernetes headless Service),
+   * resolved again at its TTL for as long as the node runs. Off by default, so a seed's run
+   * stays what it was; `--seed-discovery` turns it on.
+   */
+  seedDiscovery: boolean;
   /** The faults, by start time. */
   faults: Fault[];
 }
@@ -551,6 +559,7 @@ export function deriveParams(
       clockDriftPpm,
       compression: false,
       reconnectIntervalMs: SERF_RECONNECT_INTERVAL_MS,
+      seedDiscovery: false,
       faults: plan.faults,
     };
   }

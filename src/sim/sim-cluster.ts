@@ -6,7 +6,8 @@
  *
  * What it adds on top of memberlist:
  * - join retries: a node whose join fails tries again through another running node every
- *   {@link JOIN_RETRY_MS} (an agent's `retry_join`);
+ *   {@link JOIN_RETRY_MS} (an agent's `retry_join`); or, with `params.seedDiscovery`, the real
+ *   seed discovery loop on a simulated DNS name listing every running node ({@link SIM_SEED_NAME});
  * - Serf's reconnect loop (see `ProtocolSimParams.reconnectIntervalMs`);
  * - observation: each node's events become {@link TraceEvent}s, and with `isChecking` the
  *   state a node holds is read back after each packet that carried alive, suspect or dead
@@ -18,10 +19,13 @@
  * continuation always runs at the virtual instant its operation finished: runs stay
  * reproducible.
  */
+import { MemoryResolver, type Resolver } from '../discovery/resolver.ts';
+import { type DiscoveryTarget, SeedDiscovery } from '../discovery/seed-discovery.ts';
+import { memberlistTarget } from '../discovery/targets.ts';
 import { Memberlist } from '../membership/memberlist.ts';
 import type { Member } from '../membership/node-state.ts';
 import type { Clock, Timer } from '../runtime/clock.ts';
-import type { Random } from '../runtime/random.ts';
+import { type Random, SeededRandom } from '../runtime/random.ts';
 import { StallableClock } from '../runtime/stallable-clock.ts';
 import type { VirtualClock } from '../runtime/virtual-clock.ts';
 import type { MemoryNetwork, MemoryTransport } from '../transport/memory.ts';
@@ -33,6 +37,11 @@ import { DriftClock, type PacketTap, SimTransport } from './sim-node.ts';
 
 /** How long a node waits before retrying a failed join through another node. */
 export const JOIN_RETRY_MS = 2000;
+
+/** The simulated DNS name of seed discovery: the IP of every running node (a headless Service). */
+export const SIM_SEED_NAME = 'seeds.sim';
+/** The TTL of its records, s (CoreDNS's Kubernetes default). */
+export const SIM_SEED_TTL_S = 5;
 
 /** A slot's lifecycle. */
 export type SlotStatus = 'never' | 'running' | 'leaving' | 'down';
@@ -77,6 +86,8 @@ export class SimNode {
   life = 0;
   ml: Memberlist | undefined;
   transport: MemoryTransport | undefined;
+  /** This life's seed discovery (with `params.seedDiscovery`, once it was told to join). */
+  discovery: SeedDiscovery | undefined;
   /** Our own incarnation, followed through `refute` events. */
   incarnation = 0;
   /** Highest incarnation refuted to while the current packet was handled (0: none). */
@@ -164,9 +175,20 @@ export class SimCluster implements ClusterView {
   readonly #byName = new Map<string, SimNode>();
   /** Nodes to read back in full at the end of the event (after a push-pull merge). */
   readonly #dirty = new Set<SimNode>();
+  /** The simulated DNS of seed discovery, its queries counted as pending operations. */
+  readonly #resolver: Resolver;
 
   constructor(options: SimClusterOptions) {
     this.#o = options;
+    const dns = new MemoryResolver();
+    dns.setHost(SIM_SEED_NAME, () => ({
+      ips: this.nodes.filter((n) => n.status === 'running').map((n) => n.addr.split(':')[0]!),
+      ttlS: SIM_SEED_TTL_S,
+    }));
+    this.#resolver = {
+      resolveHost: (host) => this.#track(dns.resolveHost(host)),
+      resolveSrv: (name) => this.#track(dns.resolveSrv(name)),
+    };
     const { params, clock } = options;
     this.nodes = [];
     for (let slot = 0; slot < params.slots; slot++) {
@@ -367,9 +389,20 @@ export class SimCluster implements ClusterView {
     );
   }
 
+  /** Counts `p` as a pending operation until it settles (it still rejects). */
+  #track<T>(p: Promise<T>): Promise<T> {
+    this.pendingOps++;
+    return p.finally(() => {
+      this.pendingOps--;
+    });
+  }
+
   /**
    * Joins `slot` through one of `via` (running ones, chosen at random), retrying through any
-   * running node every {@link JOIN_RETRY_MS} until a join succeeds or the node stops.
+   * running node every {@link JOIN_RETRY_MS} until a join succeeds or the node stops. With
+   * `params.seedDiscovery`, the node's seed discovery starts once that first join succeeded
+   * (the driver's join standing for discovery's first round through whichever seed answered),
+   * so a run with discovery is the same run as without it until discovery first acts.
    */
   join(slot: number, via: readonly number[]): void {
     const node = this.nodes[slot]!;
@@ -399,10 +432,41 @@ export class SimCluster implements ClusterView {
         isJoined = true;
       }),
     ).then(() => {
+      if (isJoined && node.life === life && node.status === 'running' && this.#o.params.seedDiscovery)
+        this.#startDiscovery(node, ml);
       if (isJoined || node.life !== life || node.status !== 'running') return;
       this.totals.joinFailures++;
       retry();
     });
+  }
+
+  /** The production seed discovery loop for this life of `node`, on the simulated DNS. */
+  #startDiscovery(node: SimNode, ml: Memberlist): void {
+    if (node.discovery !== undefined) return;
+    const base = memberlistTarget(ml);
+    const target: DiscoveryTarget = {
+      localName: node.name,
+      localAddresses: () => base.localAddresses(),
+      members: () => base.members(),
+      join: (addrs) => this.#track(ml.join(addrs)),
+      peek: (addr) => this.#track(base.peek(addr)),
+      onMemberGone: (listener) => base.onMemberGone!(listener),
+    };
+    const discovery = new SeedDiscovery({
+      seeds: [`${SIM_SEED_NAME}:7946`],
+      target,
+      resolver: this.#resolver,
+      clock: node.clock,
+      // Its own stream (from the run's seed, the slot and the life): the run's other streams
+      // draw exactly what they drew without discovery.
+      random: new SeededRandom(this.#o.params.seed * 4099 + node.slot * 131 + node.life),
+    });
+    discovery.on('round', (r) => {
+      this.totals.joinAttempts += r.joins.length;
+      for (const j of r.joins) if (!j.ok) this.totals.joinFailures++;
+    });
+    node.discovery = discovery;
+    discovery.start();
   }
 
   /** Serf's reconnect loop for one life of `node`. */
@@ -459,6 +523,8 @@ export class SimCluster implements ClusterView {
     this.#addTotals(ml);
     for (const t of node.timers) t.cancel();
     node.timers.length = 0;
+    node.discovery?.stop();
+    node.discovery = undefined;
     node.status = 'down';
     node.ml = undefined;
     node.transport = undefined;

@@ -91,6 +91,9 @@ Scenario options:
   --nodes N                2 to ${PROTOCOL_SIM_MAX_NODES} (default: drawn from the scenario's range)
   --duration SECONDS       safety phase in virtual seconds (default: the scenario's)
   --profile lan|wan|local  memberlist timing profile (default lan)
+  --seed-discovery         nodes join through seed discovery (what \`gossip agent --join\`
+                           runs) on a simulated DNS name listing every running node, instead
+                           of the driver joining them through a running node
 
 Common options:
   --seed S                 integer seed, 0 to 2^53-1 (default: a random one, printed)
@@ -126,6 +129,7 @@ const FLAGS = {
   scenario: { type: 'string' },
   duration: { type: 'string' },
   profile: { type: 'string' },
+  'seed-discovery': { type: 'boolean' },
 } as const;
 
 /** The validated flags of strategy mode. */
@@ -158,7 +162,11 @@ export interface StrategyModeFlags {
   plot: string | undefined;
 }
 
-type RawFlags = { [K in keyof typeof FLAGS]?: string | undefined };
+type RawFlags = {
+  [K in keyof typeof FLAGS]?: (typeof FLAGS)[K]['type'] extends 'boolean'
+    ? boolean | undefined
+    : string | undefined;
+};
 
 /** Parses `args` into raw flag strings; unknown flags and positionals are usage errors. */
 function parseSimFlags(args: string[]): RawFlags {
@@ -465,6 +473,8 @@ export interface ScenarioModeFlags {
   durationS: number | undefined;
   /** --profile. */
   profile: ProfileName;
+  /** --seed-discovery. */
+  seedDiscovery: boolean;
   /** --format. */
   format: 'json' | 'table';
   /** --plot file, or undefined. */
@@ -521,7 +531,8 @@ export function scenarioModeFlags(raw: RawFlags): ScenarioModeFlags {
   const plot = raw.plot;
   if (plot !== undefined && !/\.svg$/i.test(plot))
     throw new UsageError(`--plot writes an SVG file; give it a name ending in .svg, got "${plot}"`);
-  return { scenario: scenario as ScenarioName, nodes, seed, durationS, profile, format, plot };
+  const seedDiscovery = raw['seed-discovery'] === true;
+  return { scenario: scenario as ScenarioName, nodes, seed, durationS, profile, seedDiscovery, format, plot };
 }
 
 /** The command line that reproduces a scenario run: every effective value spelled out. */
@@ -536,7 +547,9 @@ export function scenarioReproduceCommand(f: ScenarioModeFlags, nodes: number, du
     '--seed',
     String(f.seed),
   ];
-  parts.push('--duration', String(durationS), '--profile', f.profile, '--format', f.format);
+  parts.push('--duration', String(durationS), '--profile', f.profile);
+  if (f.seedDiscovery) parts.push('--seed-discovery');
+  parts.push('--format', f.format);
   if (f.plot !== undefined) parts.push('--plot', shellQuote(f.plot));
   return parts.join(' ');
 }
@@ -563,6 +576,7 @@ async function runScenarioMode(flags: ScenarioModeFlags, io: CommandIo): Promise
     nodes: flags.nodes,
     durationS: flags.durationS,
     profile: flags.profile,
+    seedDiscovery: flags.seedDiscovery,
     onProgress: scenarioProgress(io, isTty),
   });
   const params = sim.params;
