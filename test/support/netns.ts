@@ -75,6 +75,8 @@ interface TopologyState {
   namespaces: string[];
   links: string[];
   agentPids: number[];
+  /** Files and directories to remove (per-namespace `/etc/netns/NS`, scratch files). */
+  paths?: string[];
 }
 
 function pidAlive(pid: number): boolean {
@@ -121,6 +123,7 @@ function teardownSync(state: TopologyState): void {
   }
   for (const link of state.links) sh(['ip', 'link', 'del', link], true);
   for (const ns of state.namespaces) sh(['ip', 'netns', 'del', ns], true);
+  for (const p of state.paths ?? []) rmSync(p, { recursive: true, force: true });
 }
 
 /** Removes the topologies of runs whose process is gone (killed with SIGKILL, say). */
@@ -186,6 +189,8 @@ export interface Side {
 
 export interface NetnsAgentOptions {
   node: string;
+  /** The gossip bind address. @default this agent's address, port 7946 (e.g. `0.0.0.0:7946` for a wildcard) */
+  bind?: string;
   join?: string[];
   profile?: 'lan' | 'wan' | 'local';
   extraArgs?: string[];
@@ -216,7 +221,7 @@ export class NetnsAgent {
       '--node',
       options.node,
       '--bind',
-      this.addr,
+      options.bind ?? this.addr,
       '--http',
       this.httpAddr,
       '--http-token',
@@ -465,6 +470,63 @@ export class NetnsTopology {
     return a;
   }
 
+  /**
+   * Gives the side's namespace its own resolver: `ip netns exec` bind-mounts
+   * `/etc/netns/NS/resolv.conf` over `/etc/resolv.conf` (removed at teardown).
+   */
+  setNameserver(sideName: string, ip: string): void {
+    const dir = `/etc/netns/${this.side(sideName).ns}`;
+    this.#removeAtTeardown(dir);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'resolv.conf'), `nameserver ${ip}\noptions timeout:1 attempts:2\n`);
+  }
+
+  #removeAtTeardown(path: string): void {
+    const paths = this.#state.paths ?? [];
+    paths.push(path);
+    this.#state.paths = paths;
+    this.#save();
+  }
+
+  /** A scratch directory removed at teardown (config files for processes the test starts). */
+  scratchDir(): string {
+    const dir = join(STATE_DIR, `scratch-${this.id}`);
+    this.#removeAtTeardown(dir);
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    return dir;
+  }
+
+  /**
+   * Starts `command` inside the side's namespace (a DNS server, say); it is killed by PID at
+   * teardown like the agents. Its output goes to the returned `log()`.
+   */
+  spawnIn(sideName: string, command: string, args: string[]): { proc: ChildProcess; log: () => string } {
+    if (this.#destroyed) throw new Error('topology destroyed');
+    const proc = spawn('ip', ['netns', 'exec', this.side(sideName).ns, command, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    proc.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    proc.stderr?.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    if (proc.pid !== undefined) {
+      this.#state.agentPids.push(proc.pid);
+      this.#save();
+    }
+    this.#extraProcs.push(proc);
+    return { proc, log: () => out };
+  }
+
+  readonly #extraProcs: ChildProcess[] = [];
+
+  /** Runs `ip ARGS...` inside the side's namespace (`ip -n NS`), e.g. `['addr', 'del', ...]`. */
+  ipIn(sideName: string, args: string[]): void {
+    sh(['ip', '-n', this.side(sideName).ns, ...args]);
+  }
+
   /** Cuts every side off every other (the root namespace keeps reaching all with `isolate`). */
   partition(): void {
     for (const s of this.sides) {
@@ -547,6 +609,13 @@ export class NetnsTopology {
       if (a.running && a.pid !== undefined) {
         try {
           process.kill(a.pid, 'SIGKILL');
+        } catch {}
+      }
+    }
+    for (const p of this.#extraProcs) {
+      if (p.exitCode === null && p.signalCode === null && p.pid !== undefined) {
+        try {
+          process.kill(p.pid, 'SIGKILL');
         } catch {}
       }
     }
