@@ -76,7 +76,7 @@ describe('cluster label on real sockets', () => {
     await waitFor(
       'b3 to drop alpha traffic',
       async () => (await droppedFor(b3, 'label-mismatch')) >= 3,
-      15_000,
+      30_000,
     );
     await sleep(2000);
 
