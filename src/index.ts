@@ -23,6 +23,7 @@ export * from './broadcast/index.ts';
 export * from './cluster/index.ts';
 export * from './discovery/index.ts';
 export * from './errors.ts';
+export * from './health/index.ts';
 export { type LogFields, type Logger, safeLogger, silentLogger } from './log.ts';
 export * from './membership/index.ts';
 export * from './runtime/index.ts';

@@ -24,6 +24,8 @@ import { parseSeeds } from '../discovery/seeds.ts';
 import { resolveSources } from '../discovery/sources.ts';
 import { serfTarget } from '../discovery/targets.ts';
 import { JoinError, StateError } from '../errors.ts';
+import { type HealthReport, HealthTracker } from '../health/health.ts';
+import { gracefulShutdown, type ShutdownResult } from '../health/shutdown.ts';
 import type { Member } from '../membership/index.ts';
 import { RealClock, type Timer } from '../runtime/clock.ts';
 import { UdpTcpTransport } from '../transport/udp-tcp.ts';
@@ -69,6 +71,8 @@ export class Agent implements AgentApi {
   readonly serf: Serf;
   readonly transport: UdpTcpTransport;
   readonly metrics: AgentMetrics;
+  /** Liveness and readiness (`/v1/health/live`, `/v1/health/ready`). */
+  readonly healthTracker: HealthTracker;
   readonly startedAt = Date.now();
   #http: Server | undefined;
   #httpAddr = '';
@@ -103,6 +107,8 @@ export class Agent implements AgentApi {
     this.serf = serf;
     this.#snapshot = snapshot?.writer;
     this.#previous = snapshot?.state;
+    // Without seeds, the node is meant to start a cluster: ready once running.
+    this.healthTracker = new HealthTracker(serf, { alone: config.join.length === 0 });
     this.handlers = new HandlerRunner(
       config.eventHandlers.flatMap(parseHandlerSpec),
       () => serf.localMember,
@@ -693,6 +699,40 @@ export class Agent implements AgentApi {
     this.log.setLevel(level);
   }
 
+  /** Liveness and readiness, as the health endpoints answer. */
+  health(): HealthReport {
+    return this.healthTracker.health();
+  }
+
+  #shutdown: Promise<ShutdownResult> | undefined;
+
+  /**
+   * The SIGTERM sequence (src/health/shutdown.ts): not ready, leave, stay up while the leave
+   * spreads, stop, all within `shutdownGraceMs` less the exit margin. Calling it again returns
+   * the same shutdown.
+   */
+  shutdownGracefully(): Promise<ShutdownResult> {
+    this.#shutdown ??= gracefulShutdown(this.serf, {
+      gracePeriodMs: this.config.shutdownGraceMs,
+      health: this.healthTracker,
+      logger: this.log,
+      stop: async () => {
+        if (this.serf.state === 'left') this.#snapshot?.leave();
+        await this.stop();
+      },
+    }).then((r) => {
+      this.log.info(
+        r.leftGracefully ? 'left the cluster and stopped' : 'stopped (the leave did not complete)',
+        {
+          elapsedMs: Math.round(r.elapsedMs),
+          budgetMs: r.plan.deadlineMs,
+        },
+      );
+      return r;
+    });
+    return this.#shutdown;
+  }
+
   /** Stops everything: HTTP, timers, gossip. Does not leave; call `leave()` first for that. */
   async stop(): Promise<void> {
     if (this.#stopped) return;
@@ -700,6 +740,7 @@ export class Agent implements AgentApi {
     this.#discovery?.stop();
     this.#statsTimer?.cancel();
     for (const stage of this.#stages) stage.stop();
+    this.healthTracker.markLeaving('the agent is stopping');
     await this.serf.shutdown();
     await this.handlers.idle();
     this.#snapshot?.close();

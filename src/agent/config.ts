@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { parseSeeds } from '../discovery/seeds.ts';
 import { ConfigError } from '../errors.ts';
+import { SHUTDOWN_GRACE_MIN_MS } from '../health/shutdown.ts';
 import type { ProfileName } from '../membership/options.ts';
 import { Keyring } from '../wire/crypto.ts';
 import { ipFromString, splitHostPort } from '../wire/ip.ts';
@@ -83,6 +84,13 @@ export interface AgentConfig {
   labelAcceptUnlabeled: boolean;
   /** Send no label while accepting it (the first step of adding one). @default false */
   labelSendUnlabeled: boolean;
+  /**
+   * The grace period the platform gives after SIGTERM before it kills the process (Kubernetes
+   * `terminationGracePeriodSeconds`): the graceful shutdown (not ready, leave, wait for the leave
+   * to spread, stop) ends 10 % (at least 1 s) before it. See src/health/shutdown.ts.
+   * @default 30000
+   */
+  shutdownGraceMs: number;
 }
 
 export function defaultAgentConfig(): AgentConfig {
@@ -116,6 +124,7 @@ export function defaultAgentConfig(): AgentConfig {
     label: '',
     labelAcceptUnlabeled: false,
     labelSendUnlabeled: false,
+    shutdownGraceMs: 30_000,
   };
 }
 
@@ -159,6 +168,7 @@ const FILE_KEYS: Record<string, keyof AgentConfig> = {
   label: 'label',
   label_accept_unlabeled: 'labelAcceptUnlabeled',
   label_send_unlabeled: 'labelSendUnlabeled',
+  shutdown_grace: 'shutdownGraceMs',
 };
 
 /** Serf keys we recognise but do not need (accepted silently so a serf config file loads). */
@@ -280,6 +290,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ConfigLayer {
     GOSSIP_LABEL: 'label',
     GOSSIP_LABEL_ACCEPT_UNLABELED: 'labelAcceptUnlabeled',
     GOSSIP_LABEL_SEND_UNLABELED: 'labelSendUnlabeled',
+    GOSSIP_SHUTDOWN_GRACE: 'shutdownGraceMs',
   };
   for (const [name, field] of Object.entries(map)) {
     const v = env[name];
@@ -313,6 +324,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ConfigLayer {
       case 'discoveryTtlMinMs':
       case 'discoveryTtlMaxMs':
       case 'bootstrapStableMs':
+      case 'shutdownGraceMs':
         layer[field] = durationOf(v, name);
         break;
       case 'joinMaxAttempts':
@@ -411,6 +423,7 @@ function coerceLayer(layer: Record<string, unknown>, source: string): ConfigLaye
     'discoveryTtlMinMs',
     'discoveryTtlMaxMs',
     'bootstrapStableMs',
+    'shutdownGraceMs',
   ] as const) {
     if (layer[f] !== undefined) layer[f] = durationOf(layer[f], `${f} in the ${source}`);
   }
@@ -527,6 +540,12 @@ export function validateAgentConfig(c: AgentConfig): AgentConfig {
     throw new ConfigError(
       'label-accept-unlabeled',
       'without --label every peer is unlabelled already: set --label NAME, or drop --label-accept-unlabeled',
+    );
+  }
+  if (!(c.shutdownGraceMs >= SHUTDOWN_GRACE_MIN_MS)) {
+    throw new ConfigError(
+      'shutdown-grace',
+      `${c.shutdownGraceMs} ms cannot fit a leave and the exit; give at least ${SHUTDOWN_GRACE_MIN_MS / 1000}s (the pod's terminationGracePeriodSeconds, default 30s)`,
     );
   }
   if (!(c.retryJoinMs > 0) || !(c.retryJoinMaxMs >= c.retryJoinMs)) {

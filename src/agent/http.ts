@@ -10,6 +10,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { type Context, Hono } from 'hono';
 import { stream, streamSSE } from 'hono/streaming';
 import { GossipError, SizeLimitError } from '../errors.ts';
+import { type HealthReport, healthResponse } from '../health/health.ts';
 import { KeyringError } from '../wire/crypto.ts';
 
 /** Largest request body accepted. */
@@ -37,6 +38,8 @@ export interface AgentApi {
   dashboardAsset(path: string): DashboardResponse | undefined;
   /** Called after `/v1/leave` has answered. */
   afterLeave(): void;
+  /** Liveness and readiness (`/v1/health/live`, `/v1/health/ready`). */
+  health(): HealthReport;
 }
 
 /** A static dashboard file, as the agent hands it to the HTTP layer. */
@@ -173,7 +176,13 @@ export function createHttpApp(api: AgentApi, token: string | undefined): Hono {
     app.use('*', async (c, next) => {
       // The dashboard's static files carry no cluster data, and a browser cannot add a header
       // to the page's own <script> requests; every /v1/ call and /metrics still needs the token.
-      if (c.req.method === 'GET' && !c.req.path.startsWith('/v1/') && c.req.path !== '/metrics') {
+      // So do the health checks not: a platform's probes (a kubelet) send no secret, and the
+      // answer is a state word and a member count.
+      const isHealth = c.req.path === '/v1/health/live' || c.req.path === '/v1/health/ready';
+      if (
+        c.req.method === 'GET' &&
+        (isHealth || (!c.req.path.startsWith('/v1/') && c.req.path !== '/metrics'))
+      ) {
         await next();
         return;
       }
@@ -191,6 +200,13 @@ export function createHttpApp(api: AgentApi, token: string | undefined): Hono {
     });
   }
 
+  for (const check of ['live', 'ready'] as const) {
+    app.get(`/v1/health/${check}`, (c) => {
+      const { status, body } = healthResponse(api, check);
+      c.header('cache-control', 'no-store');
+      return c.json(body, status);
+    });
+  }
   app.get('/v1/members', (c) => c.json({ members: api.membersJson(parseMemberFilter(new URL(c.req.url))) }));
   app.get('/v1/members/detail', (c) =>
     c.json({ members: api.membersDetail(parseMemberFilter(new URL(c.req.url))) }),

@@ -14,8 +14,9 @@ import type { Command } from '../command.ts';
 const HELP = `Usage: gossip agent [options]
 
 Runs a gossip node: joins a cluster (of gossip and serf agents alike), serves the HTTP API,
-the dashboard and Prometheus metrics, until SIGINT or SIGTERM (both leave gracefully; a second
-signal exits at once).
+the dashboard and Prometheus metrics, until SIGINT or SIGTERM. Both run the graceful shutdown:
+not ready (GET /v1/health/ready answers 503), leave, stay up while the leave spreads through the
+cluster, stop, within --shutdown-grace; a second signal exits at once.
 
 Options (also GOSSIP_* environment variables and --config-file; flags win):
   --node NAME              node name, unique in the cluster (default: the host name)
@@ -55,6 +56,9 @@ Options (also GOSSIP_* environment variables and --config-file; flags win):
                            clusters on one network never merge (memberlist 0.3+; Serf 0.8 has none)
   --label-accept-unlabeled also accept peers that send no label (while adding one; docs/vm.md)
   --label-send-unlabeled   send no label yet (first step of adding one; needs the flag above)
+  --shutdown-grace D       time the platform allows after SIGTERM (Kubernetes
+                           terminationGracePeriodSeconds; default 30s): the graceful shutdown
+                           (not ready, leave, wait for it to spread, stop) ends 10 % before it
   --config-file FILE       a JSON config file (our keys or serf's); repeatable
 
 Example:
@@ -95,6 +99,7 @@ export function flagsLayer(args: string[]): { layer: ConfigLayer; configFiles: s
       label: { type: 'string' },
       'label-accept-unlabeled': { type: 'boolean' },
       'label-send-unlabeled': { type: 'boolean' },
+      'shutdown-grace': { type: 'string' },
     },
     strict: true,
   });
@@ -134,6 +139,8 @@ export function flagsLayer(args: string[]): { layer: ConfigLayer; configFiles: s
   if (values.label !== undefined) layer.label = values.label;
   if (values['label-accept-unlabeled']) layer.labelAcceptUnlabeled = true;
   if (values['label-send-unlabeled']) layer.labelSendUnlabeled = true;
+  if (values['shutdown-grace'] !== undefined)
+    layer.shutdownGraceMs = durationOf(values['shutdown-grace'], '--shutdown-grace');
   return { layer, configFiles: values['config-file'] ?? [] };
 }
 
@@ -162,11 +169,13 @@ export const command: Command = {
           return;
         }
         agent.log.info(`${sig} received: leaving the cluster gracefully (send it again to exit at once)`);
-        agent
-          .leave()
-          .catch((e: Error) => agent.log.error('graceful leave failed', { error: e.message }))
-          .then(() => agent.stop())
-          .then(() => resolve(0));
+        agent.shutdownGracefully().then(
+          (r) => resolve(r.leftGracefully ? 0 : 1),
+          (e: Error) => {
+            agent.log.error('graceful shutdown failed', { error: e.message });
+            resolve(1);
+          },
+        );
       };
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
