@@ -292,6 +292,8 @@ export class Agent implements AgentApi {
           : undefined,
     });
     discovery.on('formed', ({ reason, through, peers }) => {
+      // The bootstrap gate chose us to start the cluster: ready alone, by choice.
+      if (reason === 'lowest-name') this.healthTracker.markAlone('formed a new cluster (bootstrap gate)');
       this.log.info(
         reason === 'lowest-name'
           ? 'formed a new cluster (lowest name among the peers found)'
