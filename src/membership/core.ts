@@ -22,6 +22,7 @@ import {
 } from '../wire/limits.ts';
 import { encodeMessage, MESSAGE_TYPE_NAMES, type MemberlistMessage } from '../wire/memberlist.ts';
 import { encodeCompound, encodePacket } from '../wire/packet.ts';
+import { BoundedNameSet, MAX_LOGGED_INCOMPATIBLE_NAMES, SourceRateLimiter } from './admission.ts';
 import { Awareness } from './awareness.ts';
 import type { MemberlistDelegate, MemberlistEvents } from './delegate.ts';
 import { LagMonitor } from './lag.ts';
@@ -160,6 +161,12 @@ export class Core {
   readonly awareness: Awareness;
   readonly stats = newStats();
   readonly lag: LagMonitor;
+  /** Admission: the budget of never-seen names per source (admission.ts). */
+  readonly newNameLimiter: SourceRateLimiter;
+  /** Admission: names already logged for an incompatible version. */
+  readonly incompatibleLogged = new BoundedNameSet(MAX_LOGGED_INCOMPATIBLE_NAMES);
+  /** Our version vector (see {@link vsn}), which claims are checked against. */
+  readonly versionVector: readonly number[];
   /** Our own entry in the table; set by `start`. */
   self!: NodeState;
   /** The address we advertise, as IP bytes and port. */
@@ -197,6 +204,8 @@ export class Core {
     if (typeof label === 'string') throw new RangeError(label); // validateOptions refuses it first
     this.labelPolicy = { label, acceptUnlabeled: this.opts.labelAcceptUnlabeled };
     this.outLabel = this.opts.labelSendUnlabeled ? new Uint8Array(0) : label;
+    this.newNameLimiter = new SourceRateLimiter(this.opts.maxNewNamesPerSourcePerSecond);
+    this.versionVector = this.vsn();
     this.events.onListenerError = (e, event) =>
       this.log.error('an event listener threw', { event: String(event), error: String(e) });
   }

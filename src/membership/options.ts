@@ -167,6 +167,21 @@ export interface MemberlistOptions extends MemberlistTuning {
    * @default 4096
    */
   maxBroadcastQueueDepth: number;
+  /**
+   * Gossiped `alive` claims about never-seen names taken per source IP and second (a token
+   * bucket holding one second's worth); beyond it they are dropped and counted as
+   * `new-name-rate`. Push-pull entries are not limited by it. memberlist has no such limit: it
+   * is what keeps one sender from filling the member table with forged names.
+   * @default 128
+   */
+  maxNewNamesPerSourcePerSecond: number;
+  /**
+   * Most members in the table, dead and left ones included (they are forgotten after
+   * `gossipToTheDeadTimeMs`); claims about new names beyond it are dropped and counted as
+   * `member-limit`. memberlist has no such limit.
+   * @default 65536
+   */
+  maxMembers: number;
 }
 
 /** memberlist `DefaultLANConfig`. */
@@ -254,6 +269,8 @@ export function defaultOptions(name: string, profile: ProfileName = 'lan'): Memb
     joinAnnounceMax: 256,
     postJoinPushPullDelaysMs: [1000 * scale, 5000 * scale],
     maxBroadcastQueueDepth: 4096,
+    maxNewNamesPerSourcePerSecond: 128,
+    maxMembers: 65_536,
   };
 }
 
@@ -294,6 +311,8 @@ const CHECKS: Check[] = [
   ['eventLoopLagThresholdMs', nonNegative, 'milliseconds >= 0 (0 disables lag awareness)'],
   ['joinAnnounceMax', nonNegativeInt, 'a whole number >= 0'],
   ['maxBroadcastQueueDepth', positiveInt, 'a whole number >= 1, e.g. 4096'],
+  ['maxNewNamesPerSourcePerSecond', positiveInt, 'a whole number >= 1, e.g. 128'],
+  ['maxMembers', (v) => Number.isInteger(v) && v >= 2, 'a whole number >= 2, e.g. 65536'],
 ];
 
 /**

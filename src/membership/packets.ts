@@ -53,7 +53,7 @@ function handleMessage(core: Core, m: MemberlistMessage, from: Addr, receivedAt:
     case 'alive':
       // Protocol 1 peers do not send a port; memberlist assumes its own.
       if (m.body.port === 0) m.body.port = core.advertisePort;
-      aliveNode(core, m.body);
+      aliveNode(core, m.body, { source: from });
       return;
     case 'suspect':
       suspectNode(core, m.body);

@@ -17,7 +17,7 @@
  * memberlist's `handleConn` does), and otherwise answers under the label it read. Encrypted
  * frames both ways authenticate that label.
  */
-import { RemoteError, TimeoutError } from '../errors.ts';
+import { ProtocolVersionError, RemoteError, TimeoutError } from '../errors.ts';
 import type { Addr, Stream } from '../transport/transport.ts';
 import { addLabelHeader, checkLabel, readStreamLabel } from '../wire/label.ts';
 import { MAX_PUSH_STATE_BYTES } from '../wire/limits.ts';
@@ -30,9 +30,10 @@ import {
   encodeStreamUserMessage,
   type StreamMessage,
 } from '../wire/stream.ts';
+import { versionIncompatibility } from './admission.ts';
 import { type Core, MAX_PUSH_PULL_REQUESTS } from './core.ts';
 import { STATUS_BY_CODE, toMember, toPushNodeState } from './node-state.ts';
-import { mergeState, verifyProtocol } from './transitions.ts';
+import { admitVersions, mergeState } from './transitions.ts';
 
 /** Slack over the push-state limit for framing (encryption, compression headers). */
 const STREAM_FRAMING_SLACK_BYTES = 1024;
@@ -96,18 +97,52 @@ export function localState(core: Core, join: boolean, label: Uint8Array): Uint8A
 }
 
 /**
- * Merges a remote push-pull (memberlist `mergeRemoteState`): version check, the merge veto on
- * joins, the node states, then the delegate's state. Returns an error instead of merging when
- * the check or the veto fails.
+ * Merges a remote push-pull (memberlist `mergeRemoteState`): admission of each entry's
+ * versions, the merge veto on joins, the node states, then the delegate's state.
+ *
+ * Unlike memberlist, whose `verifyProtocol` fails the whole exchange when any member's
+ * versions clash with any other's, an entry whose versions cannot work with ours is skipped
+ * (counted as `incompatible-version`, logged once per name) and the rest is merged: one bad
+ * entry in a peer's list must not keep a healthy node out. Only when no alive entry at all can
+ * work with us (the peer's cluster speaks something else) is the exchange refused, with a
+ * {@link ProtocolVersionError}. Returns an error instead of merging when that or the veto fails.
  */
 export function mergeRemoteState(
   core: Core,
   join: boolean,
-  states: readonly PushNodeState[],
+  remote: readonly PushNodeState[],
   userState: Uint8Array,
 ): Error | undefined {
-  const incompatible = verifyProtocol(core, states);
-  if (incompatible) return incompatible;
+  let states = remote;
+  let firstRefusal: string | undefined;
+  let aliveAdmitted = 0;
+  for (let i = 0; i < remote.length; i++) {
+    const s = remote[i]!;
+    if (s.name === core.opts.name) {
+      if (states !== remote) (states as PushNodeState[]).push(s);
+      continue;
+    }
+    if (versionIncompatibility(core.versionVector, s.vsn) === undefined) {
+      if (s.state === 0) aliveAdmitted++;
+      if (states !== remote) (states as PushNodeState[]).push(s);
+      continue;
+    }
+    // Copy what came before on the first refusal only: the common case allocates nothing.
+    if (states === remote) states = remote.slice(0, i);
+    firstRefusal ??= `Node '${s.name}' ${versionIncompatibility(core.versionVector, s.vsn)}`;
+    admitVersions(core, s.name, s.vsn);
+  }
+  if (firstRefusal !== undefined) {
+    if (aliveAdmitted === 0 && remote.some((s) => s.state === 0 && s.name !== core.opts.name)) {
+      return new ProtocolVersionError(
+        `no member of the remote cluster can work with our versions: ${firstRefusal}`,
+      );
+    }
+    core.log.warn('push-pull: skipped members whose versions cannot work with ours', {
+      skipped: remote.length - states.length,
+      first: firstRefusal,
+    });
+  }
   if (join && core.delegate.notifyMerge) {
     const peers = states.map((s) =>
       toMember({

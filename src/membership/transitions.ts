@@ -1,13 +1,14 @@
 /**
  * SWIM state transitions (memberlist `state.go`: `aliveNode`, `suspectNode`, `deadNode`,
- * `refute`, `mergeState`, `verifyProtocol`). Incarnation numbers order the claims about a member:
+ * `refute`, `mergeState`), with the admission rules of `admission.ts`. Incarnation numbers order the claims about a member:
  * only the member itself raises its own, and a claim with a lower incarnation than known loses.
  *
  * Every accepted claim is re-gossiped (infection-style dissemination), and every accusation
  * against ourselves is refuted with a higher incarnation.
  */
-import { ProtocolVersionError } from '../errors.ts';
+import type { Addr } from '../transport/transport.ts';
 import type { Alive, Dead, PushNodeState, Suspect } from '../wire/memberlist.ts';
+import { sourceOf, versionIncompatibility } from './admission.ts';
 import type { Core } from './core.ts';
 import { internAddressOf, internBytes, internName, internVsn } from './intern.ts';
 import { suspicionTimeoutMs } from './math.ts';
@@ -28,16 +29,38 @@ export interface AliveOptions {
   bootstrap?: boolean;
   /** Learns when the resulting broadcast has been fully transmitted. */
   finished?: (how: 'sent' | 'replaced' | 'dropped') => void;
+  /**
+   * Who sent a gossiped claim: a claim about a never-seen name spends one token of its source
+   * IP's budget (`maxNewNamesPerSourcePerSecond`). Absent for push-pull entries and our own.
+   */
+  source?: Addr;
+}
+
+/**
+ * Drops (and counts) a claim about another member whose version vector cannot work with ours
+ * (admission.ts), logging each name once. Returns true when the claim may go on.
+ */
+export function admitVersions(core: Core, node: string, vsn: readonly number[]): boolean {
+  const why = versionIncompatibility(core.versionVector, vsn);
+  if (why === undefined) return true;
+  core.count(core.stats.dropped, 'incompatible-version');
+  if (core.incompatibleLogged.add(node)) {
+    core.log.warn(`ignoring member "${node}": ${why} (logged once per name)`, { node, vsn: [...vsn] });
+  }
+  return false;
 }
 
 /** Applies an alive claim. */
 export function aliveNode(core: Core, a: Alive, options: AliveOptions = {}): void {
   const selfName = core.opts.name;
   if (core.hasLeft && a.node === selfName) return;
-  if (a.vsn.length >= 3) {
+  if (a.node !== selfName) {
+    if (!admitVersions(core, a.node, a.vsn)) return;
+  } else if (a.vsn.length >= 3) {
+    // A claim about ourselves goes on to be refuted unless memberlist would ignore it.
     const [pMin, pMax] = a.vsn as [number, number, number];
     if (pMin === 0 || pMax === 0 || pMin > pMax) {
-      core.log.warn('ignoring an alive with invalid protocol versions', { node: a.node, vsn: a.vsn });
+      core.log.warn('ignoring an alive about ourselves with invalid protocol versions', { vsn: a.vsn });
       return;
     }
   }
@@ -57,6 +80,21 @@ export function aliveNode(core: Core, a: Alive, options: AliveOptions = {}): voi
   let state = core.nodes.get(a.node);
   let updatesNode = false;
   if (state === undefined) {
+    if (core.nodes.size >= core.opts.maxMembers) {
+      core.drop(
+        'member-limit',
+        options.source ?? '',
+        `"${a.node}": the table holds ${core.opts.maxMembers} members`,
+      );
+      return;
+    }
+    if (
+      options.source !== undefined &&
+      !core.newNameLimiter.take(sourceOf(options.source), core.clock.now())
+    ) {
+      core.count(core.stats.dropped, 'new-name-rate');
+      return;
+    }
     // A new member starts "dead" with incarnation 0 so that accepting the alive below is a join.
     // What an entry keeps is shared with equal entries (intern.ts), never a decoded buffer.
     const addr = internBytes(a.addr);
@@ -283,68 +321,4 @@ export function mergeState(core: Core, remote: readonly PushNodeState[]): void {
         break;
     }
   }
-}
-
-/**
- * memberlist `verifyProtocol`: every member's current protocol (and delegate) version, here and
- * in the remote list, must lie in the range all alive members understand.
- */
-export function verifyProtocol(
-  core: Core,
-  remote: readonly PushNodeState[],
-): ProtocolVersionError | undefined {
-  // Plain loops, no closures: this runs over every member on every push-pull.
-  let maxPMin = 0;
-  let minPMax = 255;
-  let maxDMin = 0;
-  let minDMax = 255;
-  for (const r of remote) {
-    if (r.state !== 0 || r.vsn.length === 0) continue;
-    const v = r.vsn;
-    maxPMin = Math.max(maxPMin, v[0] ?? 0);
-    minPMax = Math.min(minPMax, v[1] ?? 0);
-    maxDMin = Math.max(maxDMin, v[3] ?? 0);
-    minDMax = Math.min(minDMax, v[4] ?? 0);
-  }
-  const list = core.nodes.list;
-  for (const n of list) {
-    if (n.status !== 'alive') continue;
-    const v = n.vsn;
-    maxPMin = Math.max(maxPMin, v[0] ?? 0);
-    minPMax = Math.min(minPMax, v[1] ?? 0);
-    maxDMin = Math.max(maxDMin, v[3] ?? 0);
-    minDMax = Math.min(minDMax, v[4] ?? 0);
-  }
-  for (const r of remote) {
-    const e = incompatibility(r.name, r.vsn, maxPMin, minPMax, maxDMin, minDMax);
-    if (e) return e;
-  }
-  for (const n of list) {
-    const e = incompatibility(n.name, n.vsn, maxPMin, minPMax, maxDMin, minDMax);
-    if (e) return e;
-  }
-  return undefined;
-}
-
-function incompatibility(
-  name: string,
-  v: readonly number[],
-  maxPMin: number,
-  minPMax: number,
-  maxDMin: number,
-  minDMax: number,
-): ProtocolVersionError | undefined {
-  const pCur = v.length > 0 ? (v[2] ?? 0) : 0;
-  const dCur = v.length > 0 ? (v[5] ?? 0) : 0;
-  if (pCur < maxPMin || pCur > minPMax) {
-    return new ProtocolVersionError(
-      `Node '${name}' protocol version (${pCur}) is incompatible: [${maxPMin}, ${minPMax}]`,
-    );
-  }
-  if (dCur < maxDMin || dCur > minDMax) {
-    return new ProtocolVersionError(
-      `Node '${name}' delegate protocol version (${dCur}) is incompatible: [${maxDMin}, ${minDMax}]`,
-    );
-  }
-  return undefined;
 }
