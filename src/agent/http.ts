@@ -9,6 +9,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { type Context, Hono } from 'hono';
 import { stream, streamSSE } from 'hono/streaming';
+import { compileGoRegexp, type GoRegexp } from '../cluster/go-regexp.ts';
 import { GossipError, SizeLimitError } from '../errors.ts';
 import { type HealthReport, healthResponse } from '../health/health.ts';
 import { KeyringError } from '../wire/crypto.ts';
@@ -52,8 +53,8 @@ export interface DashboardResponse {
 
 export interface MemberFilter {
   status?: string | undefined;
-  name?: RegExp | undefined;
-  tags: [string, RegExp][];
+  name?: GoRegexp | undefined;
+  tags: [string, GoRegexp][];
 }
 
 export interface QueryRequest {
@@ -81,15 +82,11 @@ export class HttpError extends Error {
   }
 }
 
-function regex(value: string, what: string): RegExp {
-  try {
-    return new RegExp(value);
-  } catch (e) {
-    throw new HttpError(
-      400,
-      `${what}: "${value}" is not a valid regular expression (${(e as Error).message})`,
-    );
-  }
+/** A filter as `serf members` takes it: a Go regexp (linear-time engine), anchored at both ends. */
+function regex(value: string, what: string): GoRegexp {
+  const r = compileGoRegexp(value);
+  if (!r.ok) throw new HttpError(400, `${what}: "${value}" is not a valid regular expression (${r.detail})`);
+  return r.regexp;
 }
 
 /** Parses the member filters shared by the members endpoints (and the CLI's flags). */
@@ -99,7 +96,7 @@ export function parseMemberFilter(url: URL): MemberFilter {
     throw new HttpError(400, `status must be alive, leaving, left or failed; got "${status}"`);
   }
   const nameParam = url.searchParams.get('name');
-  const tags: [string, RegExp][] = [];
+  const tags: [string, GoRegexp][] = [];
   for (const t of url.searchParams.getAll('tag')) {
     const eq = t.indexOf('=');
     if (eq <= 0) throw new HttpError(400, `tag filters are KEY=REGEX; got "${t}"`);

@@ -31,7 +31,14 @@ export {
   type SerfStats,
 } from './core.ts';
 export { tagsToMeta } from './delegate.ts';
-export { compileGoRegexp, GO_REGEXP_CACHE_SIZE, type GoRegexpResult, goRegexpMatch } from './go-regexp.ts';
+export {
+  compileGoRegexp,
+  GO_REGEXP_CACHE_SIZE,
+  GO_REGEXP_MAX_LENGTH,
+  type GoRegexp,
+  type GoRegexpResult,
+  goRegexpMatch,
+} from './go-regexp.ts';
 export { InternalQuery } from './internal-query.ts';
 export {
   KeyManager,

@@ -1,14 +1,16 @@
 /**
- * Unit tests of the Serf layer's pure parts: Lamport clock rules, option validation, the Go →
- * JavaScript regexp translation used by tag filters, and the coalescing stages (after Serf's
+ * Unit tests of the Serf layer's pure parts: Lamport clock rules, option validation, the Go
+ * regexps of tag filters (on the linear-time re2js engine), and the coalescing stages (after Serf's
  * `lamport_test.go`, `config_test.go`, `coalesce_test.go`, `coalesce_member_test.go`,
  * `coalesce_user_test.go`), all on a virtual clock.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { describe, it } from 'node:test';
 import {
   CoalescingStage,
   compileGoRegexp,
+  GO_REGEXP_MAX_LENGTH,
   goRegexpMatch,
   LamportClock,
   MemberEventCoalescer,
@@ -110,7 +112,10 @@ describe('Serf options', () => {
   }
 });
 
-describe('Go regexp translation (tag filters)', () => {
+/** Far beyond what the linear engine needs (milliseconds), far below a backtracking engine's (never). */
+const LINEAR_DEADLINE_MS = 30_000;
+
+describe('Go regexps (tag filters)', () => {
   const matches: [expr: string, value: string, matched: boolean][] = [
     ['w.b', 'web', true], // unanchored, as regexp.MatchString
     ['w.b', 'a-wxb-z', true],
@@ -147,23 +152,70 @@ describe('Go regexp translation (tag filters)', () => {
     });
   }
 
-  const refused: [expr: string, reason: 'invalid' | 'unsupported'][] = [
-    ['(?=a)', 'invalid'], // Go has no lookaround
-    ['(a)\\1', 'invalid'], // nor backreferences
-    ['\\q', 'invalid'],
-    ['a{1001}', 'invalid'],
-    ['[a', 'invalid'],
-    ['a(?i)b', 'unsupported'],
-    ['(?U)a+', 'unsupported'],
-    ['[x[:^digit:]]', 'unsupported'],
+  // Beyond the old translation to JavaScript: flag groups anywhere, ungreedy, negated POSIX
+  // classes inside a class, and Go's (ASCII) \\S \\W inside classes.
+  const nowSupported: [expr: string, value: string, matched: boolean][] = [
+    ['a(?i)b', 'aB', true],
+    ['(?i:b)c', 'BC', false],
+    ['(?i:b)c', 'Bc', true],
+    ['(?U)^a+', 'aaa', true],
+    ['[x[:^digit:]]', '7', false],
+    ['^[\\S]$', '\u00a0', true], // Go's \S is "not ASCII space": U+00A0 is in it
+    ['^[^\\W]$', 'ä', false],
   ];
-  for (const [expr, reason] of refused) {
-    it(`${JSON.stringify(expr)} is ${reason}`, () => {
-      const r = compileGoRegexp(expr);
-      assert.equal(r.ok, false);
-      assert.equal(!r.ok && r.reason, reason);
+  for (const [expr, value, matched] of nowSupported) {
+    it(`${JSON.stringify(expr)} ${matched ? 'matches' : 'does not match'} ${JSON.stringify(value)}`, () => {
+      const r = goRegexpMatch(expr, value);
+      assert.ok(r.ok, r.ok ? '' : r.detail);
+      assert.equal(r.matched, matched);
     });
   }
+
+  const refused: string[] = [
+    '(?=a)', // Go has no lookaround
+    '(?<=a)b',
+    '(a)\\1', // nor backreferences
+    '\\q',
+    '\\C',
+    'a{1001}',
+    'a**',
+    '[a',
+    'x'.repeat(GO_REGEXP_MAX_LENGTH + 1),
+  ];
+  for (const expr of refused) {
+    it(`${JSON.stringify(expr.slice(0, 20))} is invalid`, () => {
+      const r = compileGoRegexp(expr);
+      assert.equal(r.ok, false);
+      assert.equal(!r.ok && r.reason, 'invalid');
+    });
+  }
+
+  it('matches in linear time: patterns exponential for a backtracking engine, on a 512-byte tag', async () => {
+    // On the JavaScript RegExp this replaced, `^(a+)+$` took ~1 s on 24 characters and ~3.7 s on
+    // 26 (each 2 more characters about 3x longer); on 512 bytes it would never finish. A
+    // backtracking engine blocks its thread, so the matching runs in a child process that is
+    // killed if it is not done long after a linear engine would be (a few ms).
+    const tag = `${'a'.repeat(511)}!`;
+    const exprs = ['^(a+)+$', '^(a|aa)+$', '(a*)*b', '^(\\w+\\s?)*$', '^(a+)+!$'];
+    const code = `
+      const { goRegexpMatch } = await import(${JSON.stringify(new URL('../../src/cluster/go-regexp.ts', import.meta.url).href)});
+      const out = ${JSON.stringify(exprs)}.map((e) => goRegexpMatch(e, ${JSON.stringify(tag)}).matched);
+      process.stdout.write(JSON.stringify(out));`;
+    const stdout = await new Promise<string>((resolve, reject) =>
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', '--input-type=module', '-e', code],
+        { timeout: LINEAR_DEADLINE_MS, encoding: 'utf8' },
+        (err, out, stderr) =>
+          err
+            ? reject(
+                new Error(`not done within ${LINEAR_DEADLINE_MS} ms (or failed): ${err.message}\n${stderr}`),
+              )
+            : resolve(out),
+      ),
+    );
+    assert.deepEqual(JSON.parse(stdout), [false, false, false, false, true]);
+  });
 });
 
 const member = (name: string, tags: Record<string, string> = {}): SerfMember => ({
