@@ -157,21 +157,25 @@ describe('forged member claims on a live agent (plaintext)', {
     cleanups.push(() => joiner.stop());
     const serf = await SerfAgent.start({ node: 'fm-serf', profile: 'local', join: [target.addr] });
     cleanups.push(() => serf.stop());
+    const trio = ['fm-target', 'fm-joiner', 'fm-serf'];
+    let views: string[] = [];
     await waitFor(
       'the target, the gossip joiner and the serf joiner to list each other alive',
       async () => {
-        const views = [await target.members(), await joiner.members(), await serf.members()];
-        return views.every((ms) =>
-          ['fm-target', 'fm-joiner', 'fm-serf'].every((n) =>
-            ms.some((m) => m.name === n && m.status === 'alive'),
-          ),
+        const all = [await target.members(), await joiner.members(), await serf.members()];
+        views = all.map((ms) =>
+          ms
+            .filter((m) => trio.includes(m.name))
+            .map((m) => `${m.name}:${m.status}`)
+            .join(','),
         );
+        return all.every((ms) => trio.every((n) => ms.some((m) => m.name === n && m.status === 'alive')));
       },
-      20_000,
-      200,
+      60_000,
+      250,
     ).catch((e) => {
       throw new Error(
-        `${String(e)}\n--- joiner log ---\n${joiner.log.slice(-3000)}\n--- serf log ---\n${serf.log.slice(-3000)}`,
+        `${String(e)}\nviews (target, joiner, serf): ${JSON.stringify(views)}\n--- serf log ---\n${serf.log.slice(-3000)}`,
       );
     });
 
