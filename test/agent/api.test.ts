@@ -133,7 +133,9 @@ describe('HTTP API', () => {
   it('GET /v1/agent and /v1/info', async () => {
     const r = await call(a, 'GET', '/v1/agent');
     assert.equal(r.json.name, 'api-a');
-    assert.equal(r.json.healthScore, 0);
+    // 0 on an idle machine; a loaded one adds event-loop lag to Lifeguard's score (by design).
+    const score = r.json.healthScore as number;
+    assert.ok(Number.isInteger(score) && score >= 0 && score < (r.json.healthScoreMax as number), `${score}`);
     assert.equal(typeof r.json.uptimeMs, 'number');
     assert.equal(typeof (r.json.clocks as { member: number }).member, 'number');
     const info = await call(a, 'GET', '/v1/info');
@@ -252,7 +254,7 @@ describe('HTTP API', () => {
     for (const name of [
       'gossip_members{status="alive"} 2',
       'gossip_probes_total',
-      'gossip_health_score 0',
+      'gossip_health_score ',
       'gossip_messages_sent_total{type="ping"}',
       'gossip_broadcast_queue_depth{queue="memberlist"}',
       'gossip_event_loop_lag_seconds',
