@@ -88,3 +88,16 @@ export class ProtocolVersionError extends GossipError {
     super('protocol-incompatible', message);
   }
 }
+
+/**
+ * A call to an agent's HTTP API failed: the agent answered with an error (`status` is the HTTP
+ * status and the message the agent's), or it could not be reached (`status` 0).
+ */
+export class AgentApiError extends GossipError {
+  override name = 'AgentApiError';
+  readonly status: number;
+  constructor(message: string, status: number, options?: GossipErrorOptions) {
+    super('agent-api', message, options);
+    this.status = status;
+  }
+}

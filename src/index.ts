@@ -8,7 +8,8 @@
  * - transport: `UdpTcpTransport` (real sockets) and `MemoryNetwork` (in-process, with faults);
  * - membership: `Memberlist`, the SWIM/Lifeguard failure detector and dissemination;
  * - cluster: `Serf`, with tags, user events, queries and key rotation;
- * - broadcast: the strategy family the simulator compares.
+ * - broadcast: the strategy family the simulator compares;
+ * - api (also `gossip/client`): `GossipClient` and the types of the agent's HTTP API.
  *
  * ```ts
  * import { Serf, UdpTcpTransport } from 'gossip';
@@ -19,6 +20,7 @@
  * await serf.join(['127.0.0.1:7947']);
  * ```
  */
+export * from './api/index.ts';
 export * from './broadcast/index.ts';
 export * from './cluster/index.ts';
 export * from './discovery/index.ts';

@@ -9,6 +9,18 @@
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { serve } from '@hono/node-server';
+import type {
+  AgentEvent,
+  AgentEventMap,
+  AgentEventType,
+  AgentResponse,
+  InfoResponse,
+  KeysResponse,
+  MemberDetail,
+  MemberJson,
+  QueryLine,
+  RttResponse,
+} from '../api/types.ts';
 import {
   CoalescingStage,
   MemberEventCoalescer,
@@ -35,13 +47,7 @@ import { joinHostPort, splitHostPort } from '../wire/ip.ts';
 import type { AgentConfig, LogLevel } from './config.ts';
 import { DASHBOARD_HEADERS, type DashboardAssets, loadDashboardAssets } from './dashboard.ts';
 import { HandlerRunner, parseHandlerSpec } from './handlers.ts';
-import {
-  type AgentApi,
-  createHttpApp,
-  type MemberFilter,
-  type QueryRecord,
-  type QueryRequest,
-} from './http.ts';
+import { type AgentApi, createHttpApp, type MemberFilter, type QueryOrder } from './http.ts';
 import { Hub } from './hub.ts';
 import { readKeyringFile, writeKeyringFile } from './keyring-file.ts';
 import { type AgentLogger, createAgentLogger, type LogRecord } from './logging.ts';
@@ -53,11 +59,11 @@ import { readSnapshot, type SnapshotState, SnapshotWriter } from './snapshot.ts'
 export const COALESCE_PERIOD_MS = 3000;
 export const QUIESCENT_PERIOD_MS = 1000;
 
-/** A record on the agent's event stream. */
-export interface AgentEvent {
-  event: string;
-  data: Record<string, unknown>;
-}
+/** A record on the agent's event stream (`GET /v1/events`), typed in `src/api/types.ts`. */
+export type { AgentEvent };
+
+/** An event's data without its time, which {@link Agent} adds when it publishes. */
+type Untimed<T> = T extends unknown ? Omit<T, 'at'> : never;
 
 /** Events kept for a dashboard that connects late. */
 export const EVENT_HUB_HISTORY = 500;
@@ -392,9 +398,8 @@ export class Agent implements AgentApi {
     const serf = this.serf;
     const ml = serf.memberlist;
     this.#wireHandlers();
-    const at = () => new Date().toISOString();
-    const publish = (event: string, data: Record<string, unknown>) =>
-      this.events.publish({ event, data: { ...data, at: at() } });
+    const publish = <E extends AgentEventType>(event: E, data: Untimed<AgentEventMap[E]>) =>
+      this.events.publish({ event, data: { ...data, at: new Date().toISOString() } } as AgentEvent);
     for (const type of [
       'member-join',
       'member-leave',
@@ -486,7 +491,7 @@ export class Agent implements AgentApi {
   }
 
   /** `serf members -format=json` shape. */
-  membersJson(filter: MemberFilter): unknown[] {
+  membersJson(filter: MemberFilter): MemberJson[] {
     return this.#filtered(filter).map((m) => ({
       name: m.name,
       addr: joinHostPort(m.addr, m.port),
@@ -497,7 +502,7 @@ export class Agent implements AgentApi {
     }));
   }
 
-  #detail(m: SerfMember): Record<string, unknown> {
+  #detail(m: SerfMember): MemberDetail {
     const swim = this.serf.memberlist.member(m.name);
     return {
       name: m.name,
@@ -517,23 +522,23 @@ export class Agent implements AgentApi {
     };
   }
 
-  #swimDetail(member: Member): Record<string, unknown> {
+  #swimDetail(member: Member): MemberDetail | { name: string; swimStatus: Member['status'] } {
     const serfMember = this.serf.member(member.name);
     return serfMember
       ? { ...this.#detail(serfMember), swimStatus: member.status }
       : { name: member.name, swimStatus: member.status };
   }
 
-  membersDetail(filter: MemberFilter): unknown[] {
+  membersDetail(filter: MemberFilter): MemberDetail[] {
     return this.#filtered(filter).map((m) => this.#detail(m));
   }
 
-  member(name: string): unknown | undefined {
+  member(name: string): MemberDetail | undefined {
     const m = this.serf.member(name);
     return m ? this.#detail(m) : undefined;
   }
 
-  self(): unknown {
+  self(): AgentResponse {
     const ml = this.serf.memberlist;
     const s = this.serf.stats();
     return {
@@ -556,7 +561,7 @@ export class Agent implements AgentApi {
     };
   }
 
-  info(): unknown {
+  info(): InfoResponse {
     const s = this.serf.stats();
     return {
       agent: { name: this.config.nodeName, version: PROTOCOL_SUMMARY },
@@ -604,7 +609,7 @@ export class Agent implements AgentApi {
   }
 
   /** Sends a query at once (so size errors throw before any streaming), then streams its answers. */
-  query(q: QueryRequest, signal: AbortSignal): AsyncIterable<QueryRecord> {
+  query(q: QueryOrder, signal: AbortSignal): AsyncIterable<QueryLine> {
     const resp = this.serf.query(q.name, q.payload, {
       filterNodes: q.filterNodes,
       filterTags: q.filterTags,
@@ -643,7 +648,7 @@ export class Agent implements AgentApi {
     })();
   }
 
-  rtt(a: string, b: string | undefined): { a: string; b: string; rttMs: number } | string {
+  rtt(a: string, b: string | undefined): RttResponse | string {
     const other = b ?? this.config.nodeName;
     for (const n of [a, other]) {
       if (this.serf.member(n) === undefined) return `no member named "${n}"`;
@@ -654,11 +659,11 @@ export class Agent implements AgentApi {
     return { a, b: other, rttMs: this.serf.estimateRttMs(a, other)! };
   }
 
-  async listKeys(): Promise<unknown> {
+  async listKeys(): Promise<KeysResponse> {
     return this.serf.keyManager.listKeys();
   }
 
-  async keyOp(op: 'install' | 'use' | 'remove', key: string): Promise<unknown> {
+  async keyOp(op: 'install' | 'use' | 'remove', key: string): Promise<KeysResponse> {
     Keyring.parseKey(key);
     const km = this.serf.keyManager;
     const r = await (op === 'install'
@@ -677,7 +682,7 @@ export class Agent implements AgentApi {
     return this.serf.tags;
   }
 
-  subscribeEvents(signal: AbortSignal): AsyncIterable<{ event: string; data: unknown }> {
+  subscribeEvents(signal: AbortSignal): AsyncIterable<AgentEvent> {
     return this.events.subscribe({ replay: true, signal });
   }
 

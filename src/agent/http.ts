@@ -1,6 +1,9 @@
 /**
  * The agent's HTTP API (docs/http-api.md): JSON under `/v1/`, server-sent event streams for
  * the dashboard and `gossip monitor`, Prometheus metrics at `/metrics`, the dashboard at `/`.
+ * Every `/v1/` answer is typed by `src/api/types.ts` (`Endpoints`), the types the CLI,
+ * `GossipClient` and the dashboard read it with: a JSON endpoint is registered with
+ * `on('METHOD /v1/path', handler)`, whose handler must return that endpoint's answer type.
  *
  * Security: optional bearer token (mandatory off loopback, enforced at config validation);
  * bodies are capped at {@link MAX_BODY_BYTES}; every error is JSON with a message that says what
@@ -9,6 +12,20 @@
 import { timingSafeEqual } from 'node:crypto';
 import { type Context, Hono } from 'hono';
 import { stream, streamSSE } from 'hono/streaming';
+import type {
+  AgentEvent,
+  AgentResponse,
+  Endpoint,
+  InfoResponse,
+  JsonEndpoint,
+  KeysResponse,
+  LogRecord,
+  MemberDetail,
+  MemberJson,
+  QueryLine,
+  ResponseOf,
+  RttResponse,
+} from '../api/types.ts';
 import { compileGoRegexp, type GoRegexp } from '../cluster/go-regexp.ts';
 import { GossipError, SizeLimitError } from '../errors.ts';
 import { type HealthReport, healthResponse } from '../health/health.ts';
@@ -19,22 +36,22 @@ export const MAX_BODY_BYTES = 64 * 1024;
 
 /** What the HTTP layer needs from the agent. */
 export interface AgentApi {
-  membersJson(filter: MemberFilter): unknown[];
-  membersDetail(filter: MemberFilter): unknown[];
-  member(name: string): unknown | undefined;
-  self(): unknown;
-  info(): unknown;
+  membersJson(filter: MemberFilter): MemberJson[];
+  membersDetail(filter: MemberFilter): MemberDetail[];
+  member(name: string): MemberDetail | undefined;
+  self(): AgentResponse;
+  info(): InfoResponse;
   join(addrs: string[], replay: boolean): Promise<number>;
   leave(): Promise<void>;
   userEvent(name: string, payload: Uint8Array, coalesce: boolean): number;
-  query(q: QueryRequest, signal: AbortSignal): AsyncIterable<QueryRecord>;
+  query(q: QueryOrder, signal: AbortSignal): AsyncIterable<QueryLine>;
   /** Estimated RTT between two members from their network coordinates (ms), or an error message. */
-  rtt(a: string, b: string | undefined): { a: string; b: string; rttMs: number } | string;
-  listKeys(): Promise<unknown>;
-  keyOp(op: 'install' | 'use' | 'remove', key: string): Promise<unknown>;
+  rtt(a: string, b: string | undefined): RttResponse | string;
+  listKeys(): Promise<KeysResponse>;
+  keyOp(op: 'install' | 'use' | 'remove', key: string): Promise<KeysResponse>;
   setTags(set: Record<string, string>, del: string[]): Promise<Record<string, string>>;
-  subscribeEvents(signal: AbortSignal): AsyncIterable<{ event: string; data: unknown }>;
-  subscribeLogs(level: string, signal: AbortSignal): AsyncIterable<unknown>;
+  subscribeEvents(signal: AbortSignal): AsyncIterable<AgentEvent>;
+  subscribeLogs(level: string, signal: AbortSignal): AsyncIterable<LogRecord>;
   renderMetrics(): Promise<{ contentType: string; body: string }>;
   dashboardAsset(path: string): DashboardResponse | undefined;
   /** Called after `/v1/leave` has answered. */
@@ -57,7 +74,8 @@ export interface MemberFilter {
   tags: [string, GoRegexp][];
 }
 
-export interface QueryRequest {
+/** A checked `POST /v1/query` body, with the payload as bytes. */
+export interface QueryOrder {
   name: string;
   payload: Uint8Array;
   timeoutMs?: number | undefined;
@@ -66,11 +84,6 @@ export interface QueryRequest {
   requestAck: boolean;
   relayFactor: number;
 }
-
-export type QueryRecord =
-  | { type: 'ack'; from: string; elapsedMs?: number; at?: string }
-  | { type: 'response'; from: string; payload: string; elapsedMs?: number; at?: string }
-  | { type: 'done'; acks: number; responses: number };
 
 /** A 4xx/5xx with a JSON message. */
 export class HttpError extends Error {
@@ -197,58 +210,76 @@ export function createHttpApp(api: AgentApi, token: string | undefined): Hono {
     });
   }
 
+  /** Registers JSON endpoint `E`; the handler's answer must be `E`'s type in src/api/types.ts. */
+  const on = <E extends JsonEndpoint>(
+    endpoint: E,
+    handler: (c: Context) => ResponseOf<E> | Promise<ResponseOf<E>>,
+  ) => {
+    const [method, path] = endpoint.split(' ') as [string, string];
+    app.on(method, path, async (c) => c.json(await handler(c)));
+  };
+  /** Registers a streaming endpoint (NDJSON or server-sent events) of src/api/types.ts. */
+  const stream_ = (
+    endpoint: Exclude<Endpoint, JsonEndpoint>,
+    handler: (c: Context) => Response | Promise<Response>,
+  ) => {
+    const [method, path] = endpoint.split(' ') as [string, string];
+    app.on(method, path, handler);
+  };
+
   for (const check of ['live', 'ready'] as const) {
     app.get(`/v1/health/${check}`, (c) => {
       const { status, body } = healthResponse(api, check);
       c.header('cache-control', 'no-store');
-      return c.json(body, status);
+      return c.json(body satisfies ResponseOf<`GET /v1/health/${typeof check}`>, status);
     });
   }
-  app.get('/v1/members', (c) => c.json({ members: api.membersJson(parseMemberFilter(new URL(c.req.url))) }));
-  app.get('/v1/members/detail', (c) =>
-    c.json({ members: api.membersDetail(parseMemberFilter(new URL(c.req.url))) }),
-  );
-  app.get('/v1/members/:name', (c) => {
-    const m = api.member(c.req.param('name'));
-    if (m === undefined) throw new HttpError(404, `no member named "${c.req.param('name')}"`);
-    return c.json(m);
+  on('GET /v1/members', (c) => ({ members: api.membersJson(parseMemberFilter(new URL(c.req.url))) }));
+  on('GET /v1/members/detail', (c) => ({
+    members: api.membersDetail(parseMemberFilter(new URL(c.req.url))),
+  }));
+  on('GET /v1/members/:name', (c) => {
+    const name = c.req.param('name')!;
+    const m = api.member(name);
+    if (m === undefined) throw new HttpError(404, `no member named "${name}"`);
+    return m;
   });
-  app.get('/v1/agent', (c) => c.json(api.self()));
+  on('GET /v1/agent', () => api.self());
   const rtt = (a: string, b: string | undefined) => {
     const r = api.rtt(a, b);
     if (typeof r === 'string') throw new HttpError(404, r);
     return r;
   };
-  app.get('/v1/rtt/:a', (c) => c.json(rtt(c.req.param('a'), undefined)));
-  app.get('/v1/rtt/:a/:b', (c) => c.json(rtt(c.req.param('a'), c.req.param('b'))));
-  app.get('/v1/info', (c) => c.json(api.info()));
+  on('GET /v1/rtt/:a', (c) => rtt(c.req.param('a')!, undefined));
+  on('GET /v1/rtt/:a/:b', (c) => rtt(c.req.param('a')!, c.req.param('b')!));
+  on('GET /v1/info', () => api.info());
 
-  app.post('/v1/join', async (c) => {
+  on('POST /v1/join', async (c) => {
     const body = await jsonBody(c);
     const addrs = body.addrs;
     if (!Array.isArray(addrs) || addrs.length === 0 || !addrs.every((a) => typeof a === 'string')) {
       throw new HttpError(400, '"addrs" must be a non-empty list of "ip:port" strings');
     }
     const joined = await api.join(addrs as string[], body.replay === true);
-    return c.json({ joined });
+    return { joined };
   });
 
-  app.post('/v1/leave', async (c) => {
+  on('POST /v1/leave', async () => {
     await api.leave();
     setImmediate(() => api.afterLeave());
-    return c.json({ left: true });
+    return { left: true as const };
   });
 
-  app.post('/v1/event', async (c) => {
+  on('POST /v1/event', async (c) => {
     const body = await jsonBody(c);
     const name = str(body, 'name')!;
     if (body.coalesce !== undefined && typeof body.coalesce !== 'boolean')
       throw new HttpError(400, '"coalesce" must be true or false');
     const lTime = api.userEvent(name, payloadOf(body), body.coalesce !== false);
-    return c.json({ lTime });
+    return { lTime };
   });
 
-  app.post('/v1/query', async (c) => {
+  stream_('POST /v1/query', async (c) => {
     const body = await jsonBody(c);
     const filterNodes = body.filterNodes ?? [];
     if (!Array.isArray(filterNodes) || !filterNodes.every((n) => typeof n === 'string')) {
@@ -278,7 +309,7 @@ export function createHttpApp(api: AgentApi, token: string | undefined): Hono {
     ) {
       throw new HttpError(400, '"relayFactor" must be a whole number from 0 to 5');
     }
-    const q: QueryRequest = {
+    const q: QueryOrder = {
       name: str(body, 'name')!,
       payload: payloadOf(body),
       timeoutMs: timeoutMs as number | undefined,
@@ -296,17 +327,17 @@ export function createHttpApp(api: AgentApi, token: string | undefined): Hono {
     });
   });
 
-  app.get('/v1/keys', async (c) => c.json(await api.listKeys()));
-  app.post('/v1/keys', async (c) => {
+  on('GET /v1/keys', () => api.listKeys());
+  on('POST /v1/keys', async (c) => {
     const body = await jsonBody(c);
     const op = body.op;
     if (op !== 'install' && op !== 'use' && op !== 'remove') {
       throw new HttpError(400, '"op" must be "install", "use" or "remove" (GET /v1/keys lists them)');
     }
-    return c.json(await api.keyOp(op, str(body, 'key')!));
+    return api.keyOp(op, str(body, 'key')!);
   });
 
-  app.post('/v1/tags', async (c) => {
+  on('POST /v1/tags', async (c) => {
     const body = await jsonBody(c);
     const set = body.set ?? {};
     const del = body.delete ?? [];
@@ -321,10 +352,10 @@ export function createHttpApp(api: AgentApi, token: string | undefined): Hono {
     if (!Array.isArray(del) || !del.every((k) => typeof k === 'string')) {
       throw new HttpError(400, '"delete" must be a list of tag names');
     }
-    return c.json({ tags: await api.setTags(set as Record<string, string>, del as string[]) });
+    return { tags: await api.setTags(set as Record<string, string>, del as string[]) };
   });
 
-  app.get('/v1/events', (c) =>
+  stream_('GET /v1/events', (c) =>
     streamSSE(c, async (s) => {
       const abort = new AbortController();
       s.onAbort(() => abort.abort());
@@ -336,7 +367,7 @@ export function createHttpApp(api: AgentApi, token: string | undefined): Hono {
     }),
   );
 
-  app.get('/v1/monitor', (c) => {
+  stream_('GET /v1/monitor', (c) => {
     const level = new URL(c.req.url).searchParams.get('level') ?? 'info';
     if (!['debug', 'info', 'warn', 'error'].includes(level)) {
       throw new HttpError(400, `level must be debug, info, warn or error; got "${level}"`);

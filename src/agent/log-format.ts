@@ -3,15 +3,9 @@
  * readable form. Apart from `logging.ts` (which needs pino) so that `gossip monitor` can print
  * records without loading the agent's logger.
  */
-import type { LogFields } from '../log.ts';
-import type { LogLevel } from './config.ts';
+import type { LogRecord } from '../api/types.ts';
 
-export interface LogRecord {
-  time: string;
-  level: LogLevel;
-  msg: string;
-  fields: LogFields;
-}
+export type { LogRecord };
 
 function formatValue(v: unknown): string {
   if (typeof v === 'string') return /[\s"=]/.test(v) ? JSON.stringify(v) : v;

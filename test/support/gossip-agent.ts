@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { MemberJson } from '../../src/cli/commands/members.ts';
+import type { MemberJson } from '../../src/api/types.ts';
 import { freePort, sleep } from './serf.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/gossip.js', import.meta.url));

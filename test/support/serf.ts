@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { MemberJson } from '../../src/cli/commands/members.ts';
+import type { MemberJson } from '../../src/api/types.ts';
 
 /** True when the `serf` binary is installed (CI installs the Debian package). */
 export function serfAvailable(): boolean {

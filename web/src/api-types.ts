@@ -1,14 +1,32 @@
 /**
- * The shapes the dashboard reads from the agent's HTTP API (docs/http-api.md). Everything that
+ * What the dashboard reads from the agent's HTTP API (docs/http-api.md), typed by the API's own
+ * types (`src/api/types.ts`, shared with the server, the CLI and `GossipClient`). Everything that
  * comes off the wire is `unknown` until one of the `parse*` functions here has checked it: a
  * newer or older agent may add, drop or rename a field, and the page must degrade (show "—"),
- * never crash. These functions are pure and DOM-free so node:test can run them.
+ * never crash. The parsers read fields through {@link Loose} views of the shared types, so a
+ * field renamed there fails to compile here. These functions are pure and DOM-free so node:test
+ * can run them.
  */
+import type * as Api from '../../src/api/types.ts';
+import { AGENT_EVENT_TYPES } from '../../src/api/types.ts';
 
-/** Serf's member status, as `serf members` prints it. */
-export type SerfStatus = 'alive' | 'leaving' | 'left' | 'failed' | 'none';
+export type { Api };
+
+/**
+ * A value that arrived where a `T` was expected: it has `T`'s field names (checked by the
+ * compiler), but any field may be missing or of another type (checked at run time).
+ */
+export type Loose<T> = { [K in keyof T]?: unknown };
+
+/** `v` as a {@link Loose} `T` when it is an object, else undefined. */
+export function loose<T>(v: unknown): Loose<T> | undefined {
+  return isObj(v) ? (v as Loose<T>) : undefined;
+}
+
+/** Serf's member status, as `serf members` prints it (`none` when the agent sent none we know). */
+export type SerfStatus = Api.SerfMemberStatus | 'none';
 /** memberlist's own view of the member (the SWIM state machine). */
-export type SwimStatus = 'alive' | 'suspect' | 'dead' | 'left';
+export type SwimStatus = Api.SwimMemberStatus;
 
 /** One member in the `/v1/members/detail` shape (also the `member` of `member-*` events). */
 export interface MemberDetail {
@@ -62,23 +80,9 @@ export type QueryLine =
   | { type: 'response'; from: string; payload: string; elapsedMs: number | undefined; at: number | undefined }
   | { type: 'done'; acks: number | undefined; responses: number | undefined };
 
-/** The event types of `GET /v1/events` the dashboard listens for. */
-export const EVENT_TYPES = [
-  'member-join',
-  'member-leave',
-  'member-failed',
-  'member-update',
-  'member-reap',
-  'member-suspect',
-  'member-refute',
-  'refute',
-  'user',
-  'query',
-  'health',
-  'probe',
-  'stats',
-] as const;
-export type EventType = (typeof EVENT_TYPES)[number];
+/** The event types of `GET /v1/events` the dashboard listens for: all of them. */
+export const EVENT_TYPES = AGENT_EVENT_TYPES;
+export type EventType = Api.AgentEventType;
 
 type Obj = Record<string, unknown>;
 
@@ -123,34 +127,36 @@ const SERF_STATUSES: readonly string[] = ['alive', 'leaving', 'left', 'failed', 
 const SWIM_STATUSES: readonly string[] = ['alive', 'suspect', 'dead', 'left'];
 
 export function parseMember(v: unknown): MemberDetail | undefined {
-  if (!isObj(v)) return undefined;
-  const name = str(v['name']);
+  const m = loose<Api.MemberDetail>(v);
+  if (!m) return undefined;
+  const name = str(m.name);
   if (name === undefined) return undefined;
-  const status = str(v['status']) ?? 'none';
-  const swim = str(v['swimStatus']);
-  const p = v['protocol'];
+  const status = str(m.status) ?? 'none';
+  const swim = str(m.swimStatus);
+  const p = loose<Api.ProtocolRangeJson>(m.protocol);
   const protocol =
-    isObj(p) && num(p['min']) !== undefined
-      ? { min: num(p['min']) ?? 0, max: num(p['max']) ?? 0, version: num(p['version']) ?? 0 }
+    p && num(p.min) !== undefined
+      ? { min: num(p.min) ?? 0, max: num(p.max) ?? 0, version: num(p.version) ?? 0 }
       : undefined;
   return {
     name,
-    addr: str(v['addr']) ?? '',
-    port: num(v['port']) ?? 0,
-    tags: stringRecord(v['tags']),
+    addr: str(m.addr) ?? '',
+    port: num(m.port) ?? 0,
+    tags: stringRecord(m.tags),
     status: (SERF_STATUSES.includes(status) ? status : 'none') as SerfStatus,
     swimStatus: swim !== undefined && SWIM_STATUSES.includes(swim) ? (swim as SwimStatus) : undefined,
-    incarnation: num(v['incarnation']),
+    incarnation: num(m.incarnation),
     protocol,
-    lastChangeAt: parseTime(v['lastChange']),
+    lastChangeAt: parseTime(m.lastChange),
   };
 }
 
 /** `{"members": [...]}` → the members that parse; malformed entries are skipped. */
 export function parseMembers(v: unknown): MemberDetail[] {
-  if (!isObj(v) || !Array.isArray(v['members'])) return [];
+  const list = loose<Api.MembersDetailResponse>(v)?.members;
+  if (!Array.isArray(list)) return [];
   const out: MemberDetail[] = [];
-  for (const m of v['members']) {
+  for (const m of list) {
     const p = parseMember(m);
     if (p) out.push(p);
   }
@@ -158,57 +164,65 @@ export function parseMembers(v: unknown): MemberDetail[] {
 }
 
 export function parseAgent(v: unknown): AgentInfo | undefined {
-  if (!isObj(v)) return undefined;
-  const name = str(v['name']);
+  const a = loose<Api.AgentResponse>(v);
+  if (!a) return undefined;
+  const name = str(a.name);
   if (name === undefined) return undefined;
-  const max = num(v['healthScoreMax']);
+  const max = num(a.healthScoreMax);
   return {
     name,
-    addr: str(v['addr']),
-    tags: stringRecord(v['tags']),
-    incarnation: num(v['incarnation']),
-    healthScore: num(v['healthScore']),
+    addr: str(a.addr),
+    tags: stringRecord(a.tags),
+    incarnation: num(a.incarnation),
+    healthScore: num(a.healthScore),
     healthScoreMax: max !== undefined && max >= 1 ? max : 8,
-    queues: numberRecord(v['queues']),
-    clocks: numberRecord(v['clocks']),
-    encrypted: typeof v['encrypted'] === 'boolean' ? v['encrypted'] : undefined,
-    uptimeMs: num(v['uptimeMs']),
-    version: str(v['version']),
+    queues: numberRecord(a.queues),
+    clocks: numberRecord(a.clocks),
+    encrypted: typeof a.encrypted === 'boolean' ? a.encrypted : undefined,
+    uptimeMs: num(a.uptimeMs),
+    version: str(a.version),
   };
 }
 
 export function parseStats(v: unknown, receivedAt: number): StatsSample | undefined {
-  if (!isObj(v)) return undefined;
+  const s = loose<Api.AgentEventMap['stats']>(v);
+  if (!s) return undefined;
   return {
-    at: parseTime(v['at']) ?? receivedAt,
-    queueDepth: num(v['queueDepth']) ?? 0,
-    healthScore: num(v['healthScore']),
-    msgsInPerSec: num(v['msgsInPerSec']) ?? 0,
-    msgsOutPerSec: num(v['msgsOutPerSec']) ?? 0,
-    bytesInPerSec: num(v['bytesInPerSec']) ?? 0,
-    bytesOutPerSec: num(v['bytesOutPerSec']) ?? 0,
-    members: numberRecord(v['members']),
+    at: parseTime(s.at) ?? receivedAt,
+    queueDepth: num(s.queueDepth) ?? 0,
+    healthScore: num(s.healthScore),
+    msgsInPerSec: num(s.msgsInPerSec) ?? 0,
+    msgsOutPerSec: num(s.msgsOutPerSec) ?? 0,
+    bytesInPerSec: num(s.bytesInPerSec) ?? 0,
+    bytesOutPerSec: num(s.bytesOutPerSec) ?? 0,
+    members: numberRecord(s.members),
   };
 }
 
+/** Every field of every kind of query line, for reading one whose kind is not known yet. */
+type AnyQueryLine = { type: Api.QueryLine['type'] } & Omit<Extract<Api.QueryLine, { type: 'ack' }>, 'type'> &
+  Omit<Extract<Api.QueryLine, { type: 'response' }>, 'type'> &
+  Omit<Extract<Api.QueryLine, { type: 'done' }>, 'type'>;
+
 export function parseQueryLine(v: unknown): QueryLine | undefined {
-  if (!isObj(v)) return undefined;
-  const type = v['type'];
-  if (type === 'done') return { type, acks: num(v['acks']), responses: num(v['responses']) };
-  const from = str(v['from']);
+  const l = loose<AnyQueryLine>(v);
+  if (!l) return undefined;
+  const type = l.type;
+  if (type === 'done') return { type, acks: num(l.acks), responses: num(l.responses) };
+  const from = str(l.from);
   if (from === undefined) return undefined;
-  const elapsedMs = num(v['elapsedMs']);
-  const at = parseTime(v['at']);
+  const elapsedMs = num(l.elapsedMs);
+  const at = parseTime(l.at);
   if (type === 'ack') return { type, from, elapsedMs, at };
-  if (type === 'response') return { type, from, payload: payloadText(v), elapsedMs, at };
+  if (type === 'response') return { type, from, payload: payloadText(l), elapsedMs, at };
   return undefined;
 }
 
 /** A payload for display: the UTF-8 `payload`, or `payloadBase64` decoded when it is text. */
-export function payloadText(v: Obj): string {
-  const s = str(v['payload']);
+export function payloadText(v: Loose<Api.PayloadRequest>): string {
+  const s = str(v.payload);
   if (s !== undefined) return s;
-  const b = str(v['payloadBase64']);
+  const b = str(v.payloadBase64);
   if (b === undefined) return '';
   try {
     const bytes = Uint8Array.from(atob(b), (c) => c.charCodeAt(0));

@@ -7,7 +7,16 @@
  * along: as `Authorization: Bearer` on fetches, and as `?token=` on the event stream, since
  * `EventSource` cannot set headers.
  */
-import { EVENT_TYPES, parseQueryLine, type QueryLine } from './api-types.ts';
+import { type Api, EVENT_TYPES, parseQueryLine, type QueryLine } from './api-types.ts';
+
+/** The JSON endpoints the page calls, by method (names as in src/api/types.ts `Endpoints`). */
+type GetEndpoint = Extract<Api.JsonEndpoint, `GET ${string}`>;
+type PostEndpoint = Extract<Api.JsonEndpoint, `POST ${string}`>;
+
+/** `GET /v1/agent` → `v1/agent`: relative, so the page works behind a path prefix. */
+function relativePath(endpoint: Api.Endpoint): string {
+  return endpoint.slice(endpoint.indexOf(' /') + 2);
+}
 
 /** An answer that was not 2xx: the status and the agent's `{"error"}` message. */
 export class ApiError extends Error {
@@ -58,13 +67,23 @@ export class AgentClient {
     return h;
   }
 
-  async get(path: string, signal?: AbortSignal): Promise<unknown> {
-    const res = await fetch(this.url(path), { headers: this.#headers(false), signal, cache: 'no-store' });
+  /** A GET of a JSON endpoint without path parameters. The answer is `unknown` until parsed. */
+  async get(endpoint: GetEndpoint, signal?: AbortSignal): Promise<unknown> {
+    const res = await fetch(this.url(relativePath(endpoint)), {
+      headers: this.#headers(false),
+      signal,
+      cache: 'no-store',
+    });
     return readJson(res);
   }
 
-  async post(path: string, body: unknown, signal?: AbortSignal): Promise<unknown> {
-    const res = await fetch(this.url(path), {
+  /** A POST of `body` (typed as the endpoint takes it). The answer is `unknown` until parsed. */
+  async post<E extends PostEndpoint>(
+    endpoint: E,
+    body: Api.BodyOf<E>,
+    signal?: AbortSignal,
+  ): Promise<unknown> {
+    const res = await fetch(this.url(relativePath(endpoint)), {
       method: 'POST',
       headers: this.#headers(true),
       body: JSON.stringify(body),
@@ -77,8 +96,8 @@ export class AgentClient {
    * Sends a query and calls `onLine` for each NDJSON line of the answer (acks, responses, then
    * `done`) as it arrives. Resolves when the stream ends.
    */
-  async query(body: Record<string, unknown>, onLine: (line: QueryLine) => void, signal?: AbortSignal) {
-    const res = await fetch(this.url('v1/query'), {
+  async query(body: Api.QueryRequest, onLine: (line: QueryLine) => void, signal?: AbortSignal) {
+    const res = await fetch(this.url(relativePath('POST /v1/query')), {
       method: 'POST',
       headers: this.#headers(true),
       body: JSON.stringify(body),
@@ -117,7 +136,7 @@ export class AgentClient {
 
     const open = () => {
       if (closed) return;
-      const src = new EventSource(this.url('v1/events', params));
+      const src = new EventSource(this.url(relativePath('GET /v1/events'), params));
       es = src;
       src.onopen = () => {
         delay = RECONNECT_MIN_MS;
@@ -155,7 +174,7 @@ export class AgentClient {
 
   async #diagnose(): Promise<{ status: StreamStatus; detail: string }> {
     try {
-      await this.get('v1/agent');
+      await this.get('GET /v1/agent');
       return { status: 'reconnecting', detail: 'the event stream was refused; retrying' };
     } catch (err) {
       if (err instanceof ApiError && err.status === 401) {

@@ -17,7 +17,9 @@
  */
 import {
   type AgentInfo,
+  type Api,
   isObj,
+  type Loose,
   type MemberDetail,
   num,
   parseMember,
@@ -371,9 +373,12 @@ function upsertMember(state: ViewState, m: MemberDetail, at: number, patch: Part
 
 // ---- events ----
 
-function reduceEvent(state: ViewState, event: string, data: unknown, at: number): ViewState {
-  if (!isObj(data)) return state;
-  const when = parseTime(data['at']) ?? at;
+/** An event's data as it arrived: the shared type's field names, values unchecked. */
+type EventData<E extends Api.AgentEventType> = Loose<Api.AgentEventMap[E]>;
+
+function reduceEvent(state: ViewState, event: string, raw: unknown, at: number): ViewState {
+  if (!isObj(raw)) return state;
+  const when = parseTime((raw as Loose<{ at: string }>).at) ?? at;
   switch (event) {
     case 'member-join':
     case 'member-leave':
@@ -382,9 +387,10 @@ function reduceEvent(state: ViewState, event: string, data: unknown, at: number)
     case 'member-reap':
     case 'member-suspect':
     case 'member-refute':
-      return memberEvent(state, event, data, when);
+      return memberEvent(state, event, raw as EventData<typeof event>, when);
     case 'refute': {
-      const inc = num(data['incarnation']);
+      const data = raw as EventData<'refute'>;
+      const inc = num(data.incarnation);
       const name = state.agent?.name;
       let next = addEntry(
         state,
@@ -406,16 +412,17 @@ function reduceEvent(state: ViewState, event: string, data: unknown, at: number)
       return next;
     }
     case 'user': {
-      const name = str(data['name']) ?? '(unnamed)';
+      const data = raw as EventData<'user'>;
+      const name = str(data.name) ?? '(unnamed)';
       const payload = payloadText(data);
-      const lTime = num(data['lTime']);
+      const lTime = num(data.lTime);
       const entry: UserEventEntry = {
         id: state.nextId,
         at: when,
         name,
         payload,
         lTime,
-        coalesce: data['coalesce'] === true,
+        coalesce: data.coalesce === true,
       };
       const next = {
         ...state,
@@ -428,15 +435,17 @@ function reduceEvent(state: ViewState, event: string, data: unknown, at: number)
       return addEntry(next, when, 'user', undefined, `user event “${name}”`, detail);
     }
     case 'query': {
-      const name = str(data['name']) ?? '(unnamed)';
-      const from = str(data['from']);
+      const data = raw as EventData<'query'>;
+      const name = str(data.name) ?? '(unnamed)';
+      const from = str(data.from);
       const detail = preview(payloadText(data));
       return addEntry(state, when, 'query', from, `query “${name}”${from ? ` from ${from}` : ''}`, detail);
     }
     case 'health': {
-      const score = num(data['score']);
+      const data = raw as EventData<'health'>;
+      const score = num(data.score);
       if (score === undefined) return state;
-      const reason = str(data['reason']);
+      const reason = str(data.reason);
       const max = state.health?.max ?? state.agent?.healthScoreMax ?? 8;
       const prev = state.health?.score;
       const next = { ...state, health: { score, max, reason, at: when } };
@@ -448,16 +457,30 @@ function reduceEvent(state: ViewState, event: string, data: unknown, at: number)
       return addEntry(next, when, 'health', state.agent?.name, title, reason ?? '');
     }
     case 'probe':
-      return probeEvent(state, data, when);
+      return probeEvent(state, raw as EventData<'probe'>, when);
     case 'stats':
-      return statsEvent(state, data, at);
+      return statsEvent(state, raw, at);
     default:
       return state;
   }
 }
 
-function memberEvent(state: ViewState, event: string, data: Record<string, unknown>, at: number): ViewState {
-  const m = parseMember(data['member']);
+type MemberEventType =
+  | 'member-join'
+  | 'member-leave'
+  | 'member-failed'
+  | 'member-update'
+  | 'member-reap'
+  | 'member-suspect'
+  | 'member-refute';
+
+function memberEvent(
+  state: ViewState,
+  event: MemberEventType,
+  data: EventData<MemberEventType> & Loose<{ from: string }>,
+  at: number,
+): ViewState {
+  const m = parseMember(data.member);
   if (!m) return state;
   const name = m.name;
   switch (event) {
@@ -497,7 +520,7 @@ function memberEvent(state: ViewState, event: string, data: Record<string, unkno
       return addEntry(next, at, 'refute', name, `${name} refuted the suspicion`, inc);
     }
     case 'member-suspect': {
-      const from = str(data['from']);
+      const from = str(data.from);
       const next = upsertMember(state, { ...m, swimStatus: 'suspect' }, at, { suspectedBy: from });
       return addEntry(next, at, 'suspect', name, `${name} is suspect`, from ? `accused by ${from}` : '');
     }
@@ -506,15 +529,15 @@ function memberEvent(state: ViewState, event: string, data: Record<string, unkno
   }
 }
 
-function probeEvent(state: ViewState, data: Record<string, unknown>, at: number): ViewState {
-  const target = str(data['target']);
+function probeEvent(state: ViewState, data: EventData<'probe'>, at: number): ViewState {
+  const target = str(data.target);
   if (target === undefined) return state;
   const m = state.members.get(target);
   if (!m) return state;
-  const ok = data['ok'] === true;
+  const ok = data.ok === true;
   // An inconclusive probe (we could not tell) changes nothing.
-  if (data['inconclusive'] === true) return state;
-  const rttMs = num(data['rttMs']);
+  if (data.inconclusive === true) return state;
+  const rttMs = num(data.rttMs);
   const prev = m.probe;
   const rtts =
     ok && rttMs !== undefined
@@ -523,7 +546,7 @@ function probeEvent(state: ViewState, data: Record<string, unknown>, at: number)
   const probe: ProbeHealth = {
     ok,
     rttMs: ok ? rttMs : prev?.rttMs,
-    indirect: data['indirect'] === true,
+    indirect: data.indirect === true,
     failures: ok ? 0 : (prev?.failures ?? 0) + 1,
     at,
     rtts,

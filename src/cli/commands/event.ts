@@ -31,7 +31,7 @@ Name and payload together are limited to 512 bytes by default (Serf's limit).`,
         throw new UsageError('--coalesce must be true or false');
       coalesce = values.coalesce === 'true';
     }
-    await clientFrom(values, io.env).post('/v1/event', { name, payload: payload ?? '', coalesce });
+    await clientFrom(values, io.env).event(name, payload ?? '', { coalesce });
     io.stdout(`Event '${name}' dispatched! Coalescing enabled: ${coalesce}\n`);
     return 0;
   },

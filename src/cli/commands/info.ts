@@ -26,9 +26,9 @@ health score, encryption) and tags.`,
     });
     if (values.format !== 'json' && values.format !== 'text')
       throw new UsageError('--format must be json or text');
-    const info = await clientFrom(values, io.env).get<Record<string, unknown>>('/v1/info');
+    const info = await clientFrom(values, io.env).info();
     if (values.format === 'json') io.stdout(`${JSON.stringify(info, null, 2)}\n`);
-    else print(io, info);
+    else print(io, info as unknown as Record<string, unknown>);
     return 0;
   },
 };

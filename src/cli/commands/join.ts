@@ -15,10 +15,7 @@ Joins through each ADDRESS (host[:port], port 7946 by default); succeeds if one 
       strict: true,
     });
     if (positionals.length === 0) throw new UsageError('give at least one ADDRESS to join');
-    const r = await clientFrom(values, io.env).post<{ joined: number }>('/v1/join', {
-      addrs: positionals,
-      replay: values.replay === true,
-    });
+    const r = await clientFrom(values, io.env).join(positionals, { replay: values.replay === true });
     io.stdout(`Successfully joined cluster by contacting ${r.joined} nodes.\n`);
     return 0;
   },

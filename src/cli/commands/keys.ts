@@ -1,16 +1,7 @@
 import { parseArgs } from 'node:util';
+import type { KeysResponse } from '../../api/types.ts';
 import { CLIENT_FLAGS, clientFrom } from '../client.ts';
 import { type Command, UsageError } from '../command.ts';
-
-interface KeyResult {
-  numNodes: number;
-  numResp: number;
-  numErr: number;
-  messages: Record<string, string>;
-  keys?: Record<string, number>;
-  primaryKeys?: Record<string, number>;
-  error?: string;
-}
 
 export const command: Command = {
   help: `Usage: gossip keys [--http IP:PORT] --install KEY | --use KEY | --remove KEY | --list
@@ -48,14 +39,14 @@ Rotates the cluster's gossip keys without downtime, on every member (serf agents
       remove: 'Removing',
       list: 'Gathering installed encryption keys',
     }[op];
-    let r: KeyResult;
+    let r: KeysResponse;
     if (op === 'list') {
       io.stdout(`${verb}...\n`);
-      r = await client.get<KeyResult>('/v1/keys');
+      r = await client.keys();
     } else {
       const key = values[op]!;
       io.stdout(`${verb} key...\n`);
-      r = await client.post<KeyResult>('/v1/keys', { op, key });
+      r = await client.keyOp(op, key);
     }
     for (const [node, msg] of Object.entries(r.messages)) io.stderr(`  ${node}: ${msg}\n`);
     if (r.numErr > 0 || r.error) {

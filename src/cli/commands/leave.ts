@@ -9,7 +9,7 @@ Asks the agent to leave the cluster gracefully (the others see it as "left", not
 then to shut down. Returns when the leave has been broadcast.`,
   async run(args, io) {
     const { values } = parseArgs({ args, options: { ...CLIENT_FLAGS }, strict: true });
-    await clientFrom(values, io.env).post('/v1/leave');
+    await clientFrom(values, io.env).leave();
     io.stdout('Graceful leave complete\n');
     return 0;
   },

@@ -1,16 +1,10 @@
 import { parseArgs } from 'node:util';
+import type { MemberJson, SerfMemberStatus } from '../../api/types.ts';
 import { CLIENT_FLAGS, clientFrom } from '../client.ts';
 import { type Command, UsageError } from '../command.ts';
 
-/** One member as `serf members -format=json` prints it. */
-export interface MemberJson {
-  name: string;
-  addr: string;
-  port: number;
-  tags: Record<string, string>;
-  status: string;
-  protocol: { min: number; max: number; version: number };
-}
+/** One member as `serf members -format=json` prints it (the HTTP API's type). */
+export type { MemberJson };
 
 /** serf's table: name, addr, status, tags (k=v,k=v), columns aligned. */
 export function formatMembersTable(members: MemberJson[]): string {
@@ -61,17 +55,15 @@ Options:
     if (values.format !== 'json' && values.format !== 'table') {
       throw new UsageError(`--format must be json or table; got "${values.format}"`);
     }
-    const q = new URLSearchParams();
-    if (values.status) q.set('status', values.status);
-    if (values.name) q.set('name', values.name);
     for (const t of values.tag ?? []) {
       if (!t.includes('=')) throw new UsageError(`--tag must be KEY=REGEX; got "${t}"`);
-      q.append('tag', t);
     }
-    const qs = q.toString();
-    const body = await clientFrom(values, io.env).get<{ members: MemberJson[] }>(
-      `/v1/members${qs ? `?${qs}` : ''}`,
-    );
+    const body = await clientFrom(values, io.env).members({
+      // The agent checks the status and answers with a message naming the valid ones.
+      ...(values.status ? { status: values.status as SerfMemberStatus } : {}),
+      ...(values.name ? { name: values.name } : {}),
+      ...(values.tag ? { tag: values.tag } : {}),
+    });
     if (values.format === 'json') io.stdout(`${JSON.stringify({ members: body.members }, null, 2)}\n`);
     else io.stdout(body.members.length > 0 ? `${formatMembersTable(body.members)}\n` : '');
     return 0;

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
-import { formatPretty, type LogRecord } from '../../agent/log-format.ts';
+import { formatPretty } from '../../agent/log-format.ts';
+import type { LogLevel } from '../../api/types.ts';
 import { CLIENT_FLAGS, clientFrom } from '../client.ts';
 import { type Command, UsageError } from '../command.ts';
 
@@ -27,11 +28,8 @@ filters the stream; it does not change what the agent writes to its own output.`
     const stop = () => abort.abort();
     process.once('SIGINT', stop);
     try {
-      for await (const line of clientFrom(values, io.env).lines(`/v1/monitor?level=${level}`, {
-        signal: abort.signal,
-      })) {
-        if (!line.startsWith('data:')) continue;
-        const rec = JSON.parse(line.slice(5)) as LogRecord;
+      const records = clientFrom(values, io.env).monitor({ level: level as LogLevel, signal: abort.signal });
+      for await (const rec of records) {
         io.stdout(values.format === 'json' ? `${JSON.stringify(rec)}\n` : `${formatPretty(rec)}\n`);
       }
     } catch (e) {

@@ -1,5 +1,7 @@
 import { parseArgs } from 'node:util';
 import { parseDurationMs } from '../../agent/duration.ts';
+import type { QueryOptions } from '../../api/client.ts';
+import type { QueryLine } from '../../api/types.ts';
 import { CLIENT_FLAGS, clientFrom } from '../client.ts';
 import { type Command, UsageError } from '../command.ts';
 
@@ -8,14 +10,6 @@ export function parseDuration(text: string): number {
   const ms = parseDurationMs(text);
   if (ms === undefined) throw new UsageError(`"${text}" is not a duration; use e.g. 500ms, 3s, 1m`);
   return ms;
-}
-
-interface Rec {
-  type: 'ack' | 'response' | 'done';
-  from?: string;
-  payload?: string;
-  acks?: number;
-  responses?: number;
 }
 
 export const command: Command = {
@@ -63,9 +57,7 @@ Options:
     if (!Number.isInteger(relayFactor) || relayFactor < 0 || relayFactor > 5) {
       throw new UsageError('--relay-factor must be a whole number from 0 to 5');
     }
-    const body = {
-      name,
-      payload: payload ?? '',
+    const options: QueryOptions = {
       filterNodes: values.node ?? [],
       filterTags,
       requestAck: !values['no-ack'],
@@ -77,16 +69,13 @@ Options:
     const responses: Record<string, string> = {};
     const json = values.format === 'json';
     if (!json) io.stdout(`Query '${name}' dispatched\n`);
-    let done: Rec | undefined;
-    const res = await fetchLines(client, body);
-    for await (const line of res) {
-      if (!line.trim()) continue;
-      const r = JSON.parse(line) as Rec;
+    let done: Extract<QueryLine, { type: 'done' }> | undefined;
+    for await (const r of client.query(name, payload ?? '', options)) {
       if (r.type === 'ack') {
-        acks.push(r.from!);
+        acks.push(r.from);
         if (!json) io.stdout(`Ack from '${r.from}'\n`);
       } else if (r.type === 'response') {
-        responses[r.from!] = r.payload ?? '';
+        responses[r.from] = r.payload;
         if (!json) io.stdout(`Response from '${r.from}': ${r.payload}\n`);
       } else {
         done = r;
@@ -100,7 +89,3 @@ Options:
     return 0;
   },
 };
-
-function fetchLines(client: ReturnType<typeof clientFrom>, body: unknown): AsyncGenerator<string> {
-  return client.lines('/v1/query', { method: 'POST', body: JSON.stringify(body) });
-}

@@ -17,9 +17,7 @@ gossip agents exchange coordinates, so either side can estimate RTTs to the othe
     });
     const [a, b, ...extra] = positionals;
     if (!a || extra.length > 0) throw new UsageError('give one or two node names');
-    const r = await clientFrom(values, io.env).get<{ a: string; b: string; rttMs: number }>(
-      `/v1/rtt/${encodeURIComponent(a)}${b ? `/${encodeURIComponent(b)}` : ''}`,
-    );
+    const r = await clientFrom(values, io.env).rtt(a, b);
     io.stdout(`Estimated ${r.a} <-> ${r.b} rtt: ${r.rttMs.toFixed(3)} ms (using LAN coordinates)\n`);
     return 0;
   },

@@ -26,7 +26,7 @@ limited to 512 bytes in total, encoded).`,
     const del = values.delete ?? [];
     if (Object.keys(set).length === 0 && del.length === 0)
       throw new UsageError('give at least one --set K=V or --delete K');
-    await clientFrom(values, io.env).post('/v1/tags', { set, delete: del });
+    await clientFrom(values, io.env).setTags({ set, delete: del });
     io.stdout('Successfully updated agent tags\n');
     return 0;
   },

@@ -4,7 +4,7 @@
  */
 import { css, html, LitElement, nothing } from 'lit';
 import { AgentClient, ApiError } from '../api.ts';
-import { isObj, num, parseAgent, parseMembers } from '../api-types.ts';
+import { type Api, loose, num, parseAgent, parseMembers } from '../api-types.ts';
 import { bytes, compact, duration } from '../format.ts';
 import {
   type Action,
@@ -100,7 +100,7 @@ export class GossipDashboard extends LitElement {
 
   async #pollAgent() {
     try {
-      const agent = parseAgent(await this.#client.get('v1/agent'));
+      const agent = parseAgent(await this.#client.get('GET /v1/agent'));
       if (agent) {
         this.#agentFetchedAt = Date.now();
         this.#dispatch({ type: 'agent', agent, at: this.#agentFetchedAt });
@@ -127,7 +127,7 @@ export class GossipDashboard extends LitElement {
     }
     this.#membersInFlight = true;
     try {
-      const members = parseMembers(await this.#client.get('v1/members/detail'));
+      const members = parseMembers(await this.#client.get('GET /v1/members/detail'));
       this.#dispatch({ type: 'members', members, at: Date.now() });
       this.pollError = undefined;
     } catch (err) {
@@ -176,8 +176,8 @@ export class GossipDashboard extends LitElement {
 
   async #onUserEvent(e: CustomEvent<UserEventRequest>) {
     try {
-      const r = await this.#client.post('v1/event', e.detail);
-      const lTime = isObj(r) ? num(r['lTime']) : undefined;
+      const r = await this.#client.post('POST /v1/event', e.detail);
+      const lTime = num(loose<Api.EventResponse>(r)?.lTime);
       this.sendResult = { ok: true, lTime, at: Date.now() };
     } catch (err) {
       this.sendResult = { ok: false, error: errorText(err), at: Date.now() };

@@ -1,0 +1,239 @@
+/**
+ * The HTTP API's shared types (`src/api/types.ts`) against the running server, and
+ * `GossipClient` end to end: two real agents on loopback, every client method called, and every
+ * JSON answer checked to carry exactly the fields its type names (so a field the server adds or
+ * drops without the types fails here). The endpoint table and the server's routes must agree.
+ */
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import { Agent } from '../../src/agent/agent.ts';
+import { resolveConfig } from '../../src/agent/config.ts';
+import { type AgentApi, createHttpApp } from '../../src/agent/http.ts';
+import { GossipClient } from '../../src/api/client.ts';
+import {
+  type AgentEventMap,
+  type AgentResponse,
+  ENDPOINTS,
+  type InfoResponse,
+  type KeysResponse,
+  type MemberDetail,
+  type MemberJson,
+  type QueryLine,
+} from '../../src/api/types.ts';
+import { AgentApiError } from '../../src/errors.ts';
+import { Keyring } from '../../src/wire/crypto.ts';
+import { waitFor } from '../support/serf.ts';
+
+/** Field lists the compiler holds equal to each type's keys (`satisfies Record<keyof T, ...>`). */
+const MEMBER_JSON = { name: 1, addr: 1, port: 1, tags: 1, status: 1, protocol: 1 } satisfies Record<
+  keyof MemberJson,
+  1
+>;
+const MEMBER_DETAIL = {
+  ...MEMBER_JSON,
+  swimStatus: 1,
+  incarnation: 1,
+  lastChange: 1,
+  memberlistProtocol: 1,
+  isLocal: 1,
+} satisfies Record<keyof MemberDetail, 1>;
+const AGENT = {
+  ...MEMBER_DETAIL,
+  healthScore: 1,
+  healthScoreMax: 1,
+  queues: 1,
+  clocks: 1,
+  encrypted: 1,
+  uptimeMs: 1,
+  version: 1,
+  http: 1,
+  profile: 1,
+  eventLoopLagMs: 1,
+} satisfies Record<keyof AgentResponse, 1>;
+const INFO = { agent: 1, runtime: 1, serf: 1, tags: 1 } satisfies Record<keyof InfoResponse, 1>;
+const KEYS = {
+  numNodes: 1,
+  numResp: 1,
+  numErr: 1,
+  messages: 1,
+  keys: 1,
+  primaryKeys: 1,
+  error: 1,
+} satisfies Record<keyof KeysResponse, 1>;
+const OPTIONAL = new Set(['lastChange', 'error']);
+
+/** `value` has every (non-optional) field of `fields` and no other. */
+function assertFields(what: string, value: unknown, fields: Record<string, 1>): void {
+  assert.equal(typeof value, 'object', what);
+  const keys = Object.keys(value as object).sort();
+  const extra = keys.filter((k) => !(k in fields));
+  const missing = Object.keys(fields).filter((k) => !OPTIONAL.has(k) && !keys.includes(k));
+  assert.deepEqual(
+    { extra, missing },
+    { extra: [], missing: [] },
+    `${what}: fields differ from src/api/types.ts`,
+  );
+}
+
+const sink = () =>
+  new Writable({
+    write(_c, _e, cb) {
+      cb();
+    },
+  });
+
+async function startAgent(name: string, extra: Record<string, unknown> = {}): Promise<Agent> {
+  const config = resolveConfig({
+    nodeName: name,
+    bindAddr: '127.0.0.1:0',
+    httpAddr: '127.0.0.1:0',
+    profile: 'local',
+    ...extra,
+  });
+  const agent = await Agent.create(config, { out: sink() });
+  await agent.start();
+  return agent;
+}
+
+describe('HTTP API types', () => {
+  it('every endpoint of src/api/types.ts is served, and every /v1/ route is in the table', () => {
+    const app = createHttpApp({} as AgentApi, undefined);
+    const served = new Set(
+      app.routes
+        .filter((r) => r.path.startsWith('/v1/') && r.method !== 'ALL')
+        .map((r) => `${r.method} ${r.path}`),
+    );
+    assert.deepEqual([...served].sort(), [...ENDPOINTS].sort());
+  });
+});
+
+describe('GossipClient against two agents', () => {
+  const key1 = Buffer.from(Keyring.generateKey()).toString('base64');
+  const key2 = Buffer.from(Keyring.generateKey()).toString('base64');
+  let a: Agent;
+  let b: Agent;
+  let ca: GossipClient;
+  let cb: GossipClient;
+  before(async () => {
+    a = await startAgent('client-a', { encryptKey: key1, tags: { role: 'web' } });
+    b = await startAgent('client-b', { encryptKey: key1, httpToken: 'sesame-open-0123' });
+    ca = new GossipClient({ http: a.httpAddr });
+    cb = new GossipClient({ http: `http://${b.httpAddr}/`, token: 'sesame-open-0123' });
+  });
+  after(async () => {
+    await a?.stop();
+    await b?.stop();
+  });
+
+  it('join, members, member, agent, info: typed answers with exactly the typed fields', async () => {
+    assert.deepEqual(await ca.join([b.gossipAddr]), { joined: 1 });
+    await waitFor(
+      'both members alive',
+      async () => (await cb.members({ status: 'alive' })).members.length === 2,
+    );
+    const { members } = await ca.members({ tag: ['role=web'] });
+    assert.deepEqual(
+      members.map((m) => m.name),
+      ['client-a'],
+    );
+    for (const m of (await ca.members()).members) assertFields('GET /v1/members', m, MEMBER_JSON);
+    for (const m of (await ca.membersDetail()).members)
+      assertFields('GET /v1/members/detail', m, MEMBER_DETAIL);
+    const detail = await ca.member('client-b');
+    assertFields('GET /v1/members/:name', detail, MEMBER_DETAIL);
+    assert.equal(detail.isLocal, false);
+    const self = await ca.agent();
+    assertFields('GET /v1/agent', self, AGENT);
+    assert.equal(self.encrypted, true);
+    assertFields('GET /v1/info', await ca.info(), INFO);
+  });
+
+  it('errors: AgentApiError with the status and the agent’s message; 0 when unreachable; 401 without the token', async () => {
+    await assert.rejects(ca.member('nobody'), (e) => {
+      assert.ok(e instanceof AgentApiError);
+      assert.equal(e.status, 404);
+      assert.match(e.message, /no member named "nobody"/);
+      return true;
+    });
+    await assert.rejects(new GossipClient({ http: '127.0.0.1:1' }).agent(), (e) => {
+      assert.ok(e instanceof AgentApiError);
+      assert.equal(e.status, 0);
+      assert.match(e.message, /cannot reach the gossip agent at http:\/\/127\.0\.0\.1:1/);
+      return true;
+    });
+    await assert.rejects(new GossipClient({ http: b.httpAddr }).agent(), (e) => {
+      assert.ok(e instanceof AgentApiError);
+      assert.equal(e.status, 401);
+      return true;
+    });
+    const abort = new AbortController();
+    abort.abort(new Error('stop'));
+    await assert.rejects(ca.agent({ signal: abort.signal }), /stop/);
+  });
+
+  it('event and events(): a binary payload arrives as payloadBase64, typed by event name', async () => {
+    const stop = new AbortController();
+    const got = (async () => {
+      for await (const e of cb.events({ types: ['user'], signal: stop.signal })) {
+        if (e.event === 'user' && e.data.name === 'bin') return e.data;
+      }
+      return undefined;
+    })();
+    const { lTime } = await ca.event('bin', new Uint8Array([0xff, 0x00, 0x80]), { coalesce: false });
+    assert.equal(typeof lTime, 'number');
+    const data = (await waitFor('the user event on b', () => Promise.race([got, null]), 10_000)) as
+      | AgentEventMap['user']
+      | undefined;
+    stop.abort();
+    assert.equal(data?.payloadBase64, Buffer.from([0xff, 0x00, 0x80]).toString('base64'));
+    assert.equal(data?.coalesce, false);
+  });
+
+  it('query(): acks from both nodes, then done', async () => {
+    const lines: QueryLine[] = [];
+    for await (const l of ca.query('ping', 'x', { requestAck: true, timeoutMs: 2000 })) lines.push(l);
+    const acks = lines.filter((l) => l.type === 'ack').map((l) => (l.type === 'ack' ? l.from : ''));
+    assert.deepEqual(acks.sort(), ['client-a', 'client-b']);
+    assert.deepEqual(lines.at(-1), { type: 'done', acks: 2, responses: 0 });
+  });
+
+  it('keys, keyOp, setTags, rtt, monitor, metrics', async () => {
+    const listed = await ca.keys();
+    assertFields('GET /v1/keys', listed, KEYS);
+    assert.deepEqual(listed.keys, { [key1]: 2 });
+    for (const [op, key] of [
+      ['install', key2],
+      ['use', key2],
+      ['remove', key1],
+    ] as const) {
+      const r = await ca.keyOp(op, key);
+      assertFields(`POST /v1/keys ${op}`, r, KEYS);
+      assert.equal(r.numErr, 0, JSON.stringify(r));
+    }
+    assert.deepEqual((await cb.keys()).keys, { [key2]: 2 });
+    assert.deepEqual(await cb.setTags({ set: { zone: 'z1' } }), { tags: { zone: 'z1' } });
+    const rtt = await waitFor(
+      'coordinates for an RTT',
+      () => ca.rtt('client-b').catch(() => undefined),
+      15_000,
+    );
+    assert.equal(rtt.b, 'client-a');
+    assert.ok(rtt.rttMs >= 0);
+    const stop = new AbortController();
+    for await (const r of ca.monitor({ level: 'debug', signal: stop.signal })) {
+      assert.equal(typeof r.msg, 'string');
+      stop.abort();
+    }
+    assert.match(await ca.metrics(), /^gossip_/m);
+  });
+
+  it('leave(): the agent leaves and the other sees it left', async () => {
+    assert.deepEqual(await cb.leave(), { left: true });
+    await waitFor(
+      'b left, as seen by a',
+      async () => (await ca.member('client-b')).status === 'left',
+      15_000,
+    );
+  });
+});
