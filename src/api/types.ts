@@ -292,6 +292,11 @@ export interface AgentEventMap {
     inconclusive?: boolean;
     at: string;
   };
+  /**
+   * Seed discovery (`--join`) put this agent in a cluster: it `joined` one through `through`,
+   * another node joined it (`joined-by-peer`), or it formed one as the lowest name found.
+   */
+  discovery: { formed: 'joined' | 'joined-by-peer' | 'lowest-name'; through?: string; at: string };
   /** Once a second. */
   stats: {
     at: string;
@@ -324,8 +329,14 @@ export const AGENT_EVENT_TYPES = [
   'query',
   'health',
   'probe',
+  'discovery',
   'stats',
 ] as const satisfies readonly AgentEventType[];
+
+// Fails to compile, naming the event, when AGENT_EVENT_TYPES misses an entry of AgentEventMap.
+type UnlistedEvent = Exclude<AgentEventType, (typeof AGENT_EVENT_TYPES)[number]>;
+const everyEventListed: [UnlistedEvent] extends [never] ? true : UnlistedEvent = true;
+void everyEventListed;
 
 /** One event off the stream, typed by its `event`. */
 export type AgentEvent = { [E in AgentEventType]: { event: E; data: AgentEventMap[E] } }[AgentEventType];

@@ -21,9 +21,19 @@ import {
   type MemberJson,
   type QueryLine,
 } from '../../src/api/types.ts';
+import type { MemberStatus } from '../../src/cluster/index.ts';
+import type { FormedReason } from '../../src/discovery/seed-discovery.ts';
 import { AgentApiError } from '../../src/errors.ts';
+import type { Member } from '../../src/membership/index.ts';
 import { Keyring } from '../../src/wire/crypto.ts';
 import { waitFor } from '../support/serf.ts';
+
+type Equals<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+type Assert<T extends true> = T;
+// The API's unions are the library's (the API module imports nothing, so it restates them).
+export type _serfStatus = Assert<Equals<MemberJson['status'], MemberStatus>>;
+export type _swimStatus = Assert<Equals<MemberDetail['swimStatus'], Member['status']>>;
+export type _formed = Assert<Equals<AgentEventMap['discovery']['formed'], FormedReason>>;
 
 /** Field lists the compiler holds equal to each type's keys (`satisfies Record<keyof T, ...>`). */
 const MEMBER_JSON = { name: 1, addr: 1, port: 1, tags: 1, status: 1, protocol: 1 } satisfies Record<
