@@ -15,6 +15,7 @@ import {
   type AgentEventMap,
   type AgentResponse,
   ENDPOINTS,
+  type HealthResponse,
   type InfoResponse,
   type KeysResponse,
   type MemberDetail,
@@ -24,6 +25,7 @@ import {
 import type { MemberStatus } from '../../src/cluster/index.ts';
 import type { FormedReason } from '../../src/discovery/seed-discovery.ts';
 import { AgentApiError } from '../../src/errors.ts';
+import type { HealthReport } from '../../src/health/health.ts';
 import type { Member } from '../../src/membership/index.ts';
 import { Keyring } from '../../src/wire/crypto.ts';
 import { waitFor } from '../support/serf.ts';
@@ -34,6 +36,7 @@ type Assert<T extends true> = T;
 export type _serfStatus = Assert<Equals<MemberJson['status'], MemberStatus>>;
 export type _swimStatus = Assert<Equals<MemberDetail['swimStatus'], Member['status']>>;
 export type _formed = Assert<Equals<AgentEventMap['discovery']['formed'], FormedReason>>;
+export type _health = Assert<Equals<HealthResponse, HealthReport>>;
 
 /** Field lists the compiler holds equal to each type's keys (`satisfies Record<keyof T, ...>`). */
 const MEMBER_JSON = { name: 1, addr: 1, port: 1, tags: 1, status: 1, protocol: 1 } satisfies Record<
@@ -71,6 +74,10 @@ const KEYS = {
   primaryKeys: 1,
   error: 1,
 } satisfies Record<keyof KeysResponse, 1>;
+const HEALTH = { live: 1, ready: 1, state: 1, reason: 1, aliveMembers: 1 } satisfies Record<
+  keyof HealthResponse,
+  1
+>;
 const OPTIONAL = new Set(['lastChange', 'error']);
 
 /** `value` has every (non-optional) field of `fields` and no other. */
@@ -157,6 +164,11 @@ describe('GossipClient against two agents', () => {
     assertFields('GET /v1/agent', self, AGENT);
     assert.equal(self.encrypted, true);
     assertFields('GET /v1/info', await ca.info(), INFO);
+    for (const check of ['live', 'ready'] as const) {
+      const h = await new GossipClient({ http: b.httpAddr }).health(check); // no token needed
+      assertFields(`GET /v1/health/${check}`, h, HEALTH);
+      assert.equal(h[check], true);
+    }
   });
 
   it('errors: AgentApiError with the status and the agent’s message; 0 when unreachable; 401 without the token', async () => {
