@@ -87,11 +87,14 @@ describe('package: exports, bin, dependencies', () => {
   });
 
   it('runtime dependencies are only what runs in production', () => {
+    // Each runs in the agent or the library: HTTP (hono), logs (pino), metrics (prom-client), Go
+    // regular expressions for tag filters (re2js). Build and test tools are devDependencies.
     assert.deepEqual(Object.keys(pkg.dependencies).sort(), [
       '@hono/node-server',
       'hono',
       'pino',
       'prom-client',
+      're2js',
     ]);
     for (const f of ['dist', 'bin', 'web/dist', 'README.md', 'LICENSE']) assert.ok(pkg.files.includes(f), f);
     assert.match(readFileSync(join(ROOT, 'LICENSE'), 'utf8'), /^Mozilla Public License Version 2\.0/);
