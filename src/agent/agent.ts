@@ -49,6 +49,7 @@ import { DASHBOARD_HEADERS, type DashboardAssets, loadDashboardAssets } from './
 import { HandlerRunner, parseHandlerSpec } from './handlers.ts';
 import { type AgentApi, createHttpApp, type MemberFilter, type QueryOrder } from './http.ts';
 import { Hub } from './hub.ts';
+import { KEYRING_DIR_TAG, KeyringDirRotator, keyringFromDir, readKeyringDir } from './keyring-dir.ts';
 import { readKeyringFile, writeKeyringFile } from './keyring-file.ts';
 import { type AgentLogger, createAgentLogger, type LogRecord } from './logging.ts';
 import { AgentMetrics } from './metrics.ts';
@@ -163,7 +164,8 @@ export class Agent implements AgentApi {
       ...(options.out ? { out: options.out } : {}),
     });
     config.eventHandlers.flatMap(parseHandlerSpec); // validate before binding anything
-    const keyring = loadKeyring(config, log);
+    const dirKeys = config.keyringDir ? readKeyringDir(config.keyringDir) : undefined;
+    const keyring = dirKeys ? keyringFromDir(dirKeys) : loadKeyring(config, log);
     let snapshot: { writer: SnapshotWriter; state: SnapshotState } | undefined;
     if (config.dataDir) {
       const path = join(config.dataDir, 'snapshot');
@@ -184,7 +186,8 @@ export class Agent implements AgentApi {
     const serf = new Serf({
       name: config.nodeName,
       transport,
-      tags: config.tags,
+      // With --keyring-dir, the files' keyring fingerprint is published for the rotation.
+      tags: dirKeys ? { ...config.tags, [KEYRING_DIR_TAG]: dirKeys.fingerprint } : config.tags,
       profile: config.profile,
       memberlist: {
         advertiseAddr: advertise,
@@ -199,8 +202,23 @@ export class Agent implements AgentApi {
       ...(keyring ? { keyring } : {}),
       ...(s ? { restoredClocks: { member: s.memberClock, event: s.eventClock, query: s.queryClock } } : {}),
     });
-    return new Agent(config, log, transport, serf, snapshot, resolver, ownAddrs);
+    const agent = new Agent(config, log, transport, serf, snapshot, resolver, ownAddrs);
+    if (dirKeys && config.keyringDir) {
+      agent.#keyringDir = new KeyringDirRotator({
+        dir: config.keyringDir,
+        serf,
+        clock: agent.#clock,
+        logger: log,
+        initial: dirKeys,
+        report: (r) =>
+          agent.events.publish({ event: 'keyring-dir', data: { ...r, at: new Date().toISOString() } }),
+      });
+    }
+    return agent;
   }
+
+  /** The `--keyring-dir` watcher and rotation, when configured. */
+  #keyringDir: KeyringDirRotator | undefined;
 
   /** The HTTP API's `ip:port` (known once started). */
   get httpAddr(): string {
@@ -245,6 +263,7 @@ export class Agent implements AgentApi {
     });
     this.#rejoinFromSnapshot();
     if (this.config.join.length > 0) this.#startDiscovery();
+    this.#keyringDir?.start();
     this.#statsTimer = this.#clock.setTimer(1000, () => this.#publishStats());
   }
 
@@ -745,6 +764,7 @@ export class Agent implements AgentApi {
     if (this.#stopped) return;
     this.#stopped = true;
     this.#discovery?.stop();
+    this.#keyringDir?.stop();
     this.#statsTimer?.cancel();
     for (const stage of this.#stages) stage.stop();
     this.healthTracker.markLeaving('the agent is stopping');

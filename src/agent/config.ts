@@ -56,6 +56,11 @@ export interface AgentConfig {
   encryptKey: string | undefined;
   /** File that keeps the keyring across restarts (Serf's keyring file format). */
   keyringFile: string | undefined;
+  /**
+   * A directory of key files (a mounted Kubernetes Secret): `primary` plus any others; watched,
+   * and the cluster rotated to it when it changes (src/agent/keyring-dir.ts).
+   */
+  keyringDir: string | undefined;
   tags: Record<string, string>;
   profile: ProfileName;
   /** Directory for the snapshot (and other state). */
@@ -110,6 +115,7 @@ export function defaultAgentConfig(): AgentConfig {
     bootstrapStableMs: 5000,
     encryptKey: undefined,
     keyringFile: undefined,
+    keyringDir: undefined,
     tags: {},
     profile: 'lan',
     dataDir: undefined,
@@ -154,6 +160,7 @@ const FILE_KEYS: Record<string, keyof AgentConfig> = {
   encrypt_key: 'encryptKey',
   encrypt: 'encryptKey',
   keyring_file: 'keyringFile',
+  keyring_dir: 'keyringDir',
   tags: 'tags',
   profile: 'profile',
   data_dir: 'dataDir',
@@ -276,6 +283,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ConfigLayer {
     GOSSIP_BOOTSTRAP_STABLE: 'bootstrapStableMs',
     GOSSIP_ENCRYPT: 'encryptKey',
     GOSSIP_KEYRING_FILE: 'keyringFile',
+    GOSSIP_KEYRING_DIR: 'keyringDir',
     GOSSIP_TAGS: 'tags',
     GOSSIP_PROFILE: 'profile',
     GOSSIP_DATA_DIR: 'dataDir',
@@ -382,6 +390,7 @@ function coerceLayer(layer: Record<string, unknown>, source: string): ConfigLaye
     'httpToken',
     'encryptKey',
     'keyringFile',
+    'keyringDir',
     'profile',
     'dataDir',
     'logLevel',
@@ -527,6 +536,12 @@ export function validateAgentConfig(c: AgentConfig): AgentConfig {
   }
   for (const [k] of Object.entries(c.tags)) {
     if (k.length === 0) throw new ConfigError('tag', 'a tag key is empty; use KEY=VALUE');
+  }
+  if (c.keyringDir !== undefined && (c.encryptKey !== undefined || c.keyringFile !== undefined)) {
+    throw new ConfigError(
+      'keyring-dir',
+      'the keys come from the directory: drop --encrypt and --keyring-file (put the key in DIR/primary instead)',
+    );
   }
   const label = labelBytes(c.label);
   if (typeof label === 'string') throw new ConfigError('label', `${label}; use a shorter --label`);

@@ -41,6 +41,14 @@ export {
 } from './go-regexp.ts';
 export { InternalQuery } from './internal-query.ts';
 export {
+  type DesiredKeyring,
+  type KeyringAgreement,
+  keyId,
+  keyringFingerprint,
+  nextRotationStep,
+  type RotationAction,
+} from './key-rotation.ts';
+export {
   KeyManager,
   type KeyRequestOptions,
   type KeyResponse,

@@ -110,6 +110,19 @@ describe('agent configuration', () => {
     assert.throws(() => resolveConfig(flagsLayer(['--label-accept-unlabeled']).layer), /set --label NAME/);
   });
 
+  it('--keyring-dir excludes --encrypt and --keyring-file; --shutdown-grace has a floor', () => {
+    assert.equal(
+      resolveConfig(flagsLayer(['--keyring-dir', '/etc/gossip/keys']).layer).keyringDir,
+      '/etc/gossip/keys',
+    );
+    assert.throws(
+      () => resolveConfig(flagsLayer(['--keyring-dir', '/k', '--encrypt', 'AAECAwQFBgcICQoLDA0ODw==']).layer),
+      /put the key in DIR\/primary/,
+    );
+    assert.equal(resolveConfig(flagsLayer(['--shutdown-grace', '45s']).layer).shutdownGraceMs, 45_000);
+    assert.throws(() => resolveConfig(flagsLayer(['--shutdown-grace', '1s']).layer), /at least 2s/);
+  });
+
   it('event handler specs parse as serf does', () => {
     assert.deepEqual(parseHandlerSpec('./all.sh'), [{ event: '*', name: '', command: './all.sh' }]);
     assert.deepEqual(parseHandlerSpec('user:deploy=./d.sh'), [

@@ -41,6 +41,9 @@ Options (also GOSSIP_* environment variables and --config-file; flags win):
   --bootstrap-stable D     how long the discovered set must not change first (default 5s)
   --encrypt BASE64KEY      gossip encryption key (16, 24 or 32 bytes; \`gossip keygen\` makes one)
   --keyring-file FILE      keep the keyring here across restarts
+  --keyring-dir DIR        keys from files (a mounted Secret): DIR/primary encrypts, any other
+                           file holds a key also accepted; when they change, the cluster is
+                           rotated to them (install, use, remove) by itself (docs/kubernetes.md)
   --tag KEY=VALUE          a tag; repeatable
   --profile lan|wan|local  timing profile (default lan)
   --data-dir DIR           state directory (snapshot of members and clocks)
@@ -84,6 +87,7 @@ export function flagsLayer(args: string[]): { layer: ConfigLayer; configFiles: s
       'bootstrap-stable': { type: 'string' },
       encrypt: { type: 'string' },
       'keyring-file': { type: 'string' },
+      'keyring-dir': { type: 'string' },
       tag: { type: 'string', multiple: true },
       profile: { type: 'string' },
       'data-dir': { type: 'string' },
@@ -122,6 +126,7 @@ export function flagsLayer(args: string[]): { layer: ConfigLayer; configFiles: s
     layer.bootstrapStableMs = durationOf(values['bootstrap-stable'], '--bootstrap-stable');
   if (values.encrypt !== undefined) layer.encryptKey = values.encrypt;
   if (values['keyring-file'] !== undefined) layer.keyringFile = values['keyring-file'];
+  if (values['keyring-dir'] !== undefined) layer.keyringDir = values['keyring-dir'];
   if (values.tag !== undefined) layer.tags = parseTags(values.tag, '--tag');
   if (values.profile !== undefined) layer.profile = values.profile as ConfigLayer['profile'];
   if (values['data-dir'] !== undefined) layer.dataDir = values['data-dir'];
