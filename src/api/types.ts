@@ -297,6 +297,17 @@ export interface AgentEventMap {
    * another node joined it (`joined-by-peer`), or it formed one as the lowest name found.
    */
   discovery: { formed: 'joined' | 'joined-by-peer' | 'lowest-name'; through?: string; at: string };
+  /**
+   * `--keyring-dir`: the key files were `read` (or were `invalid`: the last good ones stay), the
+   * rotation did a step (`install`, `use`, `remove` of `key`, a short SHA-256 id, never the key),
+   * `wait`s (`detail` says for what), `failed` a step (retried), or is `done`.
+   */
+  'keyring-dir': {
+    action: 'read' | 'invalid' | 'install' | 'use' | 'remove' | 'wait' | 'failed' | 'done';
+    key?: string;
+    detail: string;
+    at: string;
+  };
   /** Once a second. */
   stats: {
     at: string;
@@ -330,6 +341,7 @@ export const AGENT_EVENT_TYPES = [
   'health',
   'probe',
   'discovery',
+  'keyring-dir',
   'stats',
 ] as const satisfies readonly AgentEventType[];
 

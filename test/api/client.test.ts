@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { Agent } from '../../src/agent/agent.ts';
 import { resolveConfig } from '../../src/agent/config.ts';
 import { type AgentApi, createHttpApp } from '../../src/agent/http.ts';
+import type { KeyRotationReport } from '../../src/agent/keyring-dir.ts';
 import { GossipClient } from '../../src/api/client.ts';
 import {
   type AgentEventMap,
@@ -36,6 +37,7 @@ type Assert<T extends true> = T;
 export type _serfStatus = Assert<Equals<MemberJson['status'], MemberStatus>>;
 export type _swimStatus = Assert<Equals<MemberDetail['swimStatus'], Member['status']>>;
 export type _formed = Assert<Equals<AgentEventMap['discovery']['formed'], FormedReason>>;
+export type _keyringDir = Assert<Equals<AgentEventMap['keyring-dir']['action'], KeyRotationReport['action']>>;
 export type _health = Assert<Equals<HealthResponse, HealthReport>>;
 
 /** Field lists the compiler holds equal to each type's keys (`satisfies Record<keyof T, ...>`). */
