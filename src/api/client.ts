@@ -206,7 +206,12 @@ export class GossipClient {
    * `GET /v1/events`: the agent's events (member changes, user events, queries, probes, health,
    * stats) as they happen, the recent past first, until `signal` aborts or the loop breaks.
    */
-  async *events(options: { types?: AgentEventType[] } & CallOptions = {}): AsyncGenerator<AgentEvent> {
+  async *events(
+    options: {
+      /** Event types, or prefixes of them (`member` for every `member-*`); all when absent. */
+      types?: (AgentEventType | 'member')[];
+    } & CallOptions = {},
+  ): AsyncGenerator<AgentEvent> {
     const query = options.types ? `?types=${encodeURIComponent(options.types.join(','))}` : '';
     const res = await this.#fetch('GET', `/v1/events${query}`, undefined, options.signal, false);
     for await (const e of readServerSentEvents(res, options.signal)) {

@@ -97,7 +97,9 @@ export async function main(argv: string[], io: CommandIo = defaultIo): Promise<n
   } catch (e) {
     const code = (e as { code?: unknown }).code;
     if (e instanceof UsageError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'))) {
-      io.stderr(`gossip ${name}: ${(e as Error).message}\nRun \`gossip ${name} --help\` for usage.\n`);
+      // A wrong flag or argument: say what, then the command's usage, and exit 2.
+      const help = command.help.endsWith('\n') ? command.help : `${command.help}\n`;
+      io.stderr(`gossip ${name}: ${(e as Error).message}\n\n${help}`);
       return 2;
     }
     if (e instanceof GossipError) {

@@ -184,7 +184,7 @@ describe('gossip sim --strategy', () => {
       const r = await sim(args);
       assert.equal(r.code, 2);
       assert.match(r.stderr, expected);
-      assert.match(r.stderr, /Run `gossip sim --help` for usage/);
+      assert.match(r.stderr, /\n\nUsage: gossip sim /);
       assert.equal(r.stdout, '');
     });
   }
