@@ -167,8 +167,10 @@ export class Core {
   readonly incompatibleLogged = new BoundedNameSet(MAX_LOGGED_INCOMPATIBLE_NAMES);
   /** Our version vector (see {@link vsn}), which claims are checked against. */
   readonly versionVector: readonly number[];
-  /** Our own entry in the table; set by `start`. */
-  self!: NodeState;
+  /** Our own entry in the table (from `start` on). */
+  get self(): NodeState | undefined {
+    return this.nodes.get(this.opts.name);
+  }
   /** The address we advertise, as IP bytes and port. */
   advertiseIp!: Uint8Array;
   advertisePort = 0;

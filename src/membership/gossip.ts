@@ -14,8 +14,8 @@ export function gossip(core: Core): void {
   const now = core.clock.now();
   // Targets are drawn first, as memberlist does, even when nothing turns out to be queued: the
   // random stream, and so every later choice of this node (and a simulated run), stays the same.
-  const targets = core.nodes.randomNodes(core.opts.gossipNodes, core.random, (n) =>
-    isNotGossipTarget(core, n, now),
+  const targets = core.nodes.randomNodes(core.opts.gossipNodes, core.random, (n, changedAt) =>
+    isNotGossipTarget(core, n, changedAt, now),
   );
   // Nothing queued here and no delegate queue to ask: nothing can be sent this round.
   if (core.queue.length === 0 && core.delegate.getBroadcasts === undefined) return;
@@ -28,13 +28,13 @@ export function gossip(core: Core): void {
   }
 }
 
-function isNotGossipTarget(core: Core, n: NodeState, now: number): boolean {
+function isNotGossipTarget(core: Core, n: NodeState, stateChangeAt: number, now: number): boolean {
   switch (n.status) {
     case 'alive':
     case 'suspect':
       return n.name === core.opts.name;
     case 'dead':
-      return n.name === core.opts.name || now - n.stateChangeAt > core.opts.gossipToTheDeadTimeMs;
+      return n.name === core.opts.name || now - stateChangeAt > core.opts.gossipToTheDeadTimeMs;
     default:
       return true;
   }

@@ -17,7 +17,14 @@
  * What the caches hand out is shared and must never be modified: byte arrays are always
  * copies the cache made (never a caller's array, never a view into a packet or stream buffer,
  * which would pin it), version vectors are frozen arrays.
+ *
+ * Whole member entries ({@link NodeState}) are shared the same way ({@link internState}): in a
+ * steady cluster every node holds the same entry about each member, so n nodes in a process
+ * hold n entries, not n². Their cache is bounded by {@link INTERN_MAX_STATES} entries (at most
+ * {@link INTERN_STATES_PER_NAME} per name), about 10 MB of entries and their keys.
  */
+
+import type { NodeState } from './node-state.ts';
 
 /** Most values one cache holds before it starts over. */
 export const INTERN_MAX_ENTRIES = 16_384;
@@ -116,4 +123,60 @@ export function internVsn(vsn: readonly number[]): readonly number[] {
   const copy = Object.freeze(Array.from({ length: 6 }, (_, i) => vsn[i] ?? 0));
   vsnCache.set(key, copy);
   return copy;
+}
+
+/** Most member entries {@link internState} holds before it starts over. */
+export const INTERN_MAX_STATES = 65_536;
+/** Most entries it keeps per member name (the newest). */
+export const INTERN_STATES_PER_NAME = 4;
+
+/** Shared entries by member name, newest first. */
+const stateCache = new Map<string, NodeState[]>();
+let statesCached = 0;
+
+function sameVsn(a: readonly number[], b: readonly number[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function sameState(a: NodeState, b: NodeState): boolean {
+  return (
+    a.incarnation === b.incarnation &&
+    a.status === b.status &&
+    a.port === b.port &&
+    a.address === b.address &&
+    (a.addr === b.addr || sameBytes(a.addr, b.addr)) &&
+    (a.meta === b.meta || sameBytes(a.meta, b.meta)) &&
+    sameVsn(a.vsn, b.vsn)
+  );
+}
+
+/**
+ * The shared, frozen member entry equal to `state` (field by field): the one cached, or `state`
+ * itself (frozen), which is then cached. Its values should come from the caches above.
+ */
+export function internState(state: NodeState): NodeState {
+  const name = state.name;
+  const list = stateCache.get(name);
+  if (list !== undefined) {
+    for (const s of list) if (sameState(s, state)) return s;
+  }
+  Object.freeze(state);
+  if (name.length > INTERN_MAX_CHARS) return state;
+  if (statesCached >= INTERN_MAX_STATES) {
+    stateCache.clear();
+    statesCached = 0;
+  }
+  const kept = stateCache.get(name);
+  if (kept === undefined) {
+    stateCache.set(name, [state]);
+    statesCached++;
+  } else {
+    kept.unshift(state);
+    if (kept.length > INTERN_STATES_PER_NAME) kept.pop();
+    else statesCached++;
+  }
+  return state;
 }

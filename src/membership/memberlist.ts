@@ -154,7 +154,6 @@ export class Memberlist {
       },
       { bootstrap: true },
     );
-    core.self = core.nodes.get(core.opts.name)!;
     core.transport.attach({
       packet: (data, from, receivedAt) => handlePacket(core, data, from, receivedAt),
       stream: (stream) => handleStream(core, stream),
@@ -303,7 +302,7 @@ export class Memberlist {
     const core = this.#core;
     const o = core.opts;
     if (o.joinAnnounceMax > 0) {
-      const me = core.self;
+      const me = core.self!;
       const alive = encodeMessage({
         type: 'alive',
         body: {
@@ -343,7 +342,7 @@ export class Memberlist {
     const core = this.#core;
     this.#state = 'left';
     core.hasLeft = true;
-    const me = core.self;
+    const me = core.self!;
     const sent = new Promise<void>((resolve) =>
       deadNode(core, { incarnation: me.incarnation, node: me.name, from: me.name }, () => resolve()),
     );
@@ -364,7 +363,7 @@ export class Memberlist {
   async updateNode(options: SignalOptions & { timeoutMs?: number } = {}): Promise<void> {
     this.#assertRunning('update the node');
     const core = this.#core;
-    const me = core.self;
+    const me = core.self!;
     const sent = new Promise<void>((resolve) =>
       aliveNode(
         core,
@@ -429,24 +428,31 @@ export class Memberlist {
 
   /** Members that are alive or suspect (memberlist `Members()`). */
   members(): Member[] {
-    return this.#core.nodes.list.filter((n) => n.status === 'alive' || n.status === 'suspect').map(toMember);
+    const nodes = this.#core.nodes;
+    const out: Member[] = [];
+    for (let i = 0; i < nodes.size; i++) {
+      const n = nodes.list[i]!;
+      if (n.status === 'alive' || n.status === 'suspect') out.push(toMember(n, nodes.stateChangeAtIndex(i)));
+    }
+    return out;
   }
 
   /** Every member still remembered, dead and left ones included. */
   allMembers(): Member[] {
-    return this.#core.nodes.list.map(toMember);
+    const nodes = this.#core.nodes;
+    return nodes.list.map((n, i) => toMember(n, nodes.stateChangeAtIndex(i)));
   }
 
   /** One member by name. */
   member(name: string): Member | undefined {
-    const n = this.#core.nodes.get(name);
-    return n ? toMember(n) : undefined;
+    return this.#core.nodes.member(name);
   }
 
   /** This node. */
   get localNode(): Member {
-    if (!this.#core.self) throw new StateError('the local node exists once start() has run');
-    return toMember(this.#core.self);
+    const me = this.#core.nodes.member(this.#core.opts.name);
+    if (!me) throw new StateError('the local node exists once start() has run');
+    return me;
   }
 
   /** Alive members, this node included (memberlist `NumMembers`). */

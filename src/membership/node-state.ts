@@ -15,25 +15,30 @@ export type NodeStatus = 'alive' | 'suspect' | 'dead' | 'left';
 export const STATUS_CODE: Record<NodeStatus, number> = { alive: 0, suspect: 1, dead: 2, left: 3 };
 export const STATUS_BY_CODE: readonly NodeStatus[] = ['alive', 'suspect', 'dead', 'left'];
 
-/** A member as the membership layer tracks it. Mutated only by the transitions in `transitions.ts`. */
+/**
+ * What a node holds about one member (memberlist's `nodeState`, but for the time of the last
+ * state change, which the {@link NodeTable} keeps beside it): immutable, and shared between
+ * every table that holds an equal one (`internState` in intern.ts). A transition replaces the
+ * entry with a new one (`NodeTable.update`); nothing is ever written into one. In the
+ * simulator, where n nodes share one process, the n² entries of a steady cluster are then n
+ * shared objects, and each table keeps just a reference and a time per member.
+ */
 export interface NodeState {
   /**
-   * The values below are shared with other entries of equal content (intern.ts): `addr`,
-   * `meta` and `vsn` are replaced, never modified in place.
+   * `addr`, `meta` and `vsn` are themselves shared with other entries of equal content
+   * (intern.ts).
    */
-  name: string;
+  readonly name: string;
   /** IP address bytes (4 or 16). */
-  addr: Uint8Array;
-  port: number;
+  readonly addr: Uint8Array;
+  readonly port: number;
   /** `ip:port`, the transport address. */
-  address: Addr;
-  meta: Uint8Array;
-  incarnation: number;
-  status: NodeStatus;
-  /** Clock time (ms) of the last status change. */
-  stateChangeAt: number;
+  readonly address: Addr;
+  readonly meta: Uint8Array;
+  readonly incarnation: number;
+  readonly status: NodeStatus;
   /** `[pmin, pmax, pcur, dmin, dmax, dcur]`. */
-  vsn: readonly number[];
+  readonly vsn: readonly number[];
 }
 
 /** A read-only snapshot of a member, as the public API hands it out. */
@@ -60,7 +65,8 @@ export function addressOf(addr: Uint8Array, port: number): Addr {
   return joinHostPort(ipToString(addr), port);
 }
 
-export function toMember(n: NodeState): Member {
+/** The public view of an entry whose state last changed at `stateChangeAt`. */
+export function toMember(n: NodeState, stateChangeAt: number): Member {
   const v = n.vsn;
   return {
     name: n.name,
@@ -71,7 +77,7 @@ export function toMember(n: NodeState): Member {
     meta: n.meta.length === 0 ? n.meta : n.meta.slice(),
     incarnation: n.incarnation,
     status: n.status,
-    stateChangeAt: n.stateChangeAt,
+    stateChangeAt,
     protocol: { min: v[0] ?? 0, max: v[1] ?? 0, current: v[2] ?? 0 },
     delegate: { min: v[3] ?? 0, max: v[4] ?? 0, current: v[5] ?? 0 },
   };
@@ -93,65 +99,147 @@ export function isDeadOrLeft(n: NodeState): boolean {
   return n.status === 'dead' || n.status === 'left';
 }
 
+/** Initial capacity of a table's time column. */
+const INITIAL_CAPACITY = 16;
+
 /**
- * The member table: a list in probe order (shuffled at each round-robin wrap) plus an index by
- * name. New members are inserted at a random position, as memberlist does, so that a new
- * member is not always probed last.
+ * The member table: the entries in probe order (shuffled at each round-robin wrap), the time
+ * each one's state last changed (a column of numbers beside them, kept in the same order), and
+ * an index by name. New members are inserted at a random position, as memberlist does, so that
+ * a new member is not always probed last.
+ *
+ * An entry is a shared, immutable {@link NodeState}: what is per table is only the reference,
+ * the time and the index slot (about 60 bytes a member, against about 160 for an object of its
+ * own per table).
  */
 export class NodeTable {
-  readonly list: NodeState[] = [];
-  readonly #byName = new Map<string, NodeState>();
+  readonly #list: NodeState[] = [];
+  #changedAt = new Float64Array(INITIAL_CAPACITY);
+  readonly #index = new Map<string, number>();
+
+  /** The entries in probe order (read-only: changes go through the methods below). */
+  get list(): readonly NodeState[] {
+    return this.#list;
+  }
 
   get size(): number {
-    return this.list.length;
+    return this.#list.length;
   }
 
   get(name: string): NodeState | undefined {
-    return this.#byName.get(name);
+    const i = this.#index.get(name);
+    return i === undefined ? undefined : this.#list[i];
   }
 
-  /** Adds a member at a random position. */
-  insert(node: NodeState, random: Random): void {
-    this.#byName.set(node.name, node);
-    const n = this.list.length;
-    this.list.push(node);
+  /** When the state of member `name` last changed (clock ms), or undefined if it is not here. */
+  stateChangeAt(name: string): number | undefined {
+    const i = this.#index.get(name);
+    return i === undefined ? undefined : this.#changedAt[i];
+  }
+
+  /** When the state of the entry at position `i` of {@link list} last changed. */
+  stateChangeAtIndex(i: number): number {
+    return this.#changedAt[i]!;
+  }
+
+  /** The public view of member `name`. */
+  member(name: string): Member | undefined {
+    const i = this.#index.get(name);
+    return i === undefined ? undefined : toMember(this.#list[i]!, this.#changedAt[i]!);
+  }
+
+  /** Adds a member whose state changed at `stateChangeAt`, at a random position. */
+  insert(node: NodeState, stateChangeAt: number, random: Random): void {
+    const n = this.#list.length;
+    if (n === this.#changedAt.length) {
+      const grown = new Float64Array(n * 2);
+      grown.set(this.#changedAt);
+      this.#changedAt = grown;
+    }
+    this.#list.push(node);
+    this.#changedAt[n] = stateChangeAt;
+    this.#index.set(node.name, n);
     const offset = n === 0 ? 0 : random.int(n + 1);
-    const t = this.list[offset]!;
-    this.list[offset] = node;
-    this.list[n] = t;
+    this.#swap(offset, n);
+  }
+
+  /**
+   * Replaces the entry of the member named `node.name` (which must be here) with `node`; its
+   * state-change time becomes `stateChangeAt` when given.
+   */
+  update(node: NodeState, stateChangeAt?: number): void {
+    const i = this.#index.get(node.name);
+    if (i === undefined) throw new RangeError(`no member "${node.name}" to update`);
+    this.#list[i] = node;
+    if (stateChangeAt !== undefined) this.#changedAt[i] = stateChangeAt;
+  }
+
+  #swap(i: number, j: number): void {
+    if (i === j) return;
+    const list = this.#list;
+    const at = this.#changedAt;
+    const a = list[i]!;
+    const b = list[j]!;
+    list[i] = b;
+    list[j] = a;
+    const t = at[i]!;
+    at[i] = at[j]!;
+    at[j] = t;
+    this.#index.set(b.name, i);
+    this.#index.set(a.name, j);
   }
 
   /**
    * Forgets dead and left members whose state changed more than `olderThanMs` ago, then
-   * shuffles the rest (memberlist `resetNodes`). Returns the names forgotten.
+   * shuffles the rest (memberlist `resetNodes`). Returns
+   * the names forgotten.
    */
   resetAndShuffle(now: number, olderThanMs: number, random: Random, keep: string): string[] {
     const forgotten: string[] = [];
+    const list = this.#list;
+    const at = this.#changedAt;
     let w = 0;
-    for (const n of this.list) {
-      if (n.name !== keep && isDeadOrLeft(n) && now - n.stateChangeAt > olderThanMs) {
+    for (let r = 0; r < list.length; r++) {
+      const n = list[r]!;
+      if (n.name !== keep && isDeadOrLeft(n) && now - at[r]! > olderThanMs) {
         forgotten.push(n.name);
-        this.#byName.delete(n.name);
+        this.#index.delete(n.name);
       } else {
-        this.list[w++] = n;
+        list[w] = n;
+        at[w] = at[r]!;
+        w++;
       }
     }
-    this.list.length = w;
-    random.shuffle(this.list);
+    list.length = w;
+    // The Random's own shuffle decides the order; entries and times follow it together.
+    const order = random.shuffle(Array.from({ length: w }, (_, i) => i));
+    const entries = list.slice();
+    const times = at.slice(0, w);
+    for (let i = 0; i < w; i++) {
+      list[i] = entries[order[i]!]!;
+      at[i] = times[order[i]!]!;
+    }
+    for (let i = 0; i < w; i++) this.#index.set(list[i]!.name, i);
     return forgotten;
   }
 
   /**
    * Up to `k` distinct random members that `exclude` does not reject (memberlist
-   * `kRandomNodes`: at most 3n draws).
+   * `kRandomNodes`: at most 3n draws). `exclude` gets the entry and its state-change time.
    */
-  randomNodes(k: number, random: Random, exclude: (n: NodeState) => boolean): NodeState[] {
-    const n = this.list.length;
+  randomNodes(
+    k: number,
+    random: Random,
+    exclude: (n: NodeState, stateChangeAt: number) => boolean,
+  ): NodeState[] {
+    const list = this.#list;
+    const n = list.length;
     const out: NodeState[] = [];
     if (n === 0 || k <= 0) return out;
     for (let i = 0; i < 3 * n && out.length < k; i++) {
-      const node = this.list[random.int(n)]!;
-      if (exclude(node) || out.includes(node)) continue;
+      const r = random.int(n);
+      const node = list[r]!;
+      if (exclude(node, this.#changedAt[r]!) || out.includes(node)) continue;
       out.push(node);
     }
     return out;

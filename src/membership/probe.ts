@@ -89,6 +89,9 @@ export function nextProbeTarget(core: Core): NodeState | undefined {
 /** Probes one member; `done` runs when the probe has reached its verdict. */
 export function probeNode(core: Core, node: NodeState, done: () => void): void {
   const opts = core.opts;
+  // The member's entry as it is now: entries are replaced, never modified, and what is read
+  // after the probe started (its incarnation at the verdict, say) must be the latest.
+  const latest = () => core.nodes.get(node.name) ?? node;
   const probeIntervalMs = core.awareness.scaleTimeout(opts.probeIntervalMs);
   const seqNo = core.nextSeqNo();
   const ping = {
@@ -119,7 +122,7 @@ export function probeNode(core: Core, node: NodeState, done: () => void): void {
     if (finished) return;
     health(-1, how);
     if (rttMs !== undefined) {
-      const member = toMember(node);
+      const member = core.nodes.member(node.name) ?? toMember(node, sent);
       core.callHook('notifyPingComplete', () => core.delegate.notifyPingComplete?.(member, rttMs, payload));
     }
     core.events.emit('probe', { target: node.name, ok: true, rttMs, indirect });
@@ -142,7 +145,7 @@ export function probeNode(core: Core, node: NodeState, done: () => void): void {
     if (tcpOutcome === 'ok') {
       core.stats.tcpFallbackSuccesses++;
       core.log.warn(
-        `was able to reach ${node.name} over TCP but not over UDP; the network may be misconfigured (is UDP to ${node.address} blocked?)`,
+        `was able to reach ${node.name} over TCP but not over UDP; the network may be misconfigured (is UDP to ${latest().address} blocked?)`,
         { node: node.name },
       );
       succeed(undefined, null, 'tcp-fallback');
@@ -184,7 +187,7 @@ export function probeNode(core: Core, node: NodeState, done: () => void): void {
     core.events.emit('probe', { target: node.name, ok: false, indirect });
     const current = core.nodes.get(node.name);
     if (current !== undefined && current.status === 'alive') core.stats.suspicionsStarted++;
-    membershipSeams.probeFailed(core, node);
+    membershipSeams.probeFailed(core, latest());
     finish();
   };
 
@@ -218,6 +221,7 @@ export function probeNode(core: Core, node: NodeState, done: () => void): void {
     if (finished || core.hasShutdown) return;
     indirect = true;
     core.stats.indirectProbes++;
+    const target = latest();
     const helpers = core.nodes.randomNodes(
       opts.indirectChecks,
       core.random,
@@ -230,8 +234,8 @@ export function probeNode(core: Core, node: NodeState, done: () => void): void {
         type: 'indirectPing',
         body: {
           seqNo,
-          target: node.addr,
-          port: node.port,
+          target: target.addr,
+          port: target.port,
           node: node.name,
           nack,
           sourceAddr: core.advertiseIp,
@@ -240,10 +244,10 @@ export function probeNode(core: Core, node: NodeState, done: () => void): void {
         },
       });
     }
-    if (!opts.disableTcpPings && (node.vsn[1] ?? 0) >= 3) {
+    if (!opts.disableTcpPings && (target.vsn[1] ?? 0) >= 3) {
       tcpOutcome = 'pending';
       core.stats.tcpFallbackProbes++;
-      tcpPing(core, node.address, ping, sent + probeIntervalMs, (ok) => {
+      tcpPing(core, target.address, ping, sent + probeIntervalMs, (ok) => {
         tcpOutcome = ok ? 'ok' : 'failed';
         if (waitingForTcp) {
           waitingForTcp = false;

@@ -145,17 +145,19 @@ export function mergeRemoteState(
   }
   if (join && core.delegate.notifyMerge) {
     const peers = states.map((s) =>
-      toMember({
-        name: s.name,
-        addr: s.addr,
-        port: s.port,
-        address: '',
-        meta: s.meta,
-        incarnation: s.incarnation,
-        status: STATUS_BY_CODE[s.state] ?? 'dead',
-        stateChangeAt: core.clock.now(),
-        vsn: s.vsn,
-      }),
+      toMember(
+        {
+          name: s.name,
+          addr: s.addr,
+          port: s.port,
+          address: '',
+          meta: s.meta,
+          incarnation: s.incarnation,
+          status: STATUS_BY_CODE[s.state] ?? 'dead',
+          vsn: s.vsn,
+        },
+        core.clock.now(),
+      ),
     );
     const veto = core.callHook('notifyMerge', () => core.delegate.notifyMerge!(peers));
     if (veto) return veto;

@@ -10,9 +10,16 @@ import type { Addr } from '../transport/transport.ts';
 import type { Alive, Dead, PushNodeState, Suspect } from '../wire/memberlist.ts';
 import { sourceOf, versionIncompatibility } from './admission.ts';
 import type { Core } from './core.ts';
-import { internAddressOf, internBytes, internName, internVsn } from './intern.ts';
+import { internAddressOf, internBytes, internName, internState, internVsn } from './intern.ts';
 import { suspicionTimeoutMs } from './math.ts';
-import { addressOf, isDeadOrLeft, type NodeState, STATUS_BY_CODE, toMember } from './node-state.ts';
+import {
+  addressOf,
+  isDeadOrLeft,
+  type NodeState,
+  type NodeStatus,
+  STATUS_BY_CODE,
+  toMember,
+} from './node-state.ts';
 import { BroadcastPriority } from './queue.ts';
 import { membershipSeams } from './seams.ts';
 import { Suspicion } from './suspicion.ts';
@@ -21,6 +28,29 @@ function sameBytes(a: Uint8Array | readonly number[], b: Uint8Array | readonly n
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
+}
+
+/**
+ * The shared entry with these values (intern.ts): every entry is built here, in one shape, and
+ * replaces the one before it (entries are never modified).
+ */
+function entry(
+  name: string,
+  addr: Uint8Array,
+  port: number,
+  address: string,
+  meta: Uint8Array,
+  incarnation: number,
+  status: NodeStatus,
+  vsn: readonly number[],
+): NodeState {
+  return internState({ name, addr, port, address, meta, incarnation, status, vsn });
+}
+
+/** `state` with another incarnation and status. */
+function withStatus(state: NodeState, incarnation: number, status: NodeStatus): NodeState {
+  const s = state;
+  return entry(s.name, s.addr, s.port, s.address, s.meta, incarnation, status, s.vsn);
 }
 
 /** Options of {@link aliveNode}. */
@@ -69,7 +99,7 @@ export function aliveNode(core: Core, a: Alive, options: AliveOptions = {}): voi
       core.log.warn('ignoring an alive without a version vector', { node: a.node });
       return;
     }
-    const candidate = toMember(fromAlive(a, core.clock.now()));
+    const candidate = toMember(fromAlive(a), core.clock.now());
     const veto = core.callHook('notifyAlive', () => core.delegate.notifyAlive!(candidate));
     if (veto) {
       core.log.warn('alive vetoed by the delegate', { node: a.node, reason: veto.message });
@@ -98,21 +128,20 @@ export function aliveNode(core: Core, a: Alive, options: AliveOptions = {}): voi
     // A new member starts "dead" with incarnation 0 so that accepting the alive below is a join.
     // What an entry keeps is shared with equal entries (intern.ts), never a decoded buffer.
     const addr = internBytes(a.addr);
-    state = {
-      name: internName(a.node),
+    state = entry(
+      internName(a.node),
       addr,
-      port: a.port,
-      address: internAddressOf(addr, a.port, () => addressOf(a.addr, a.port)),
-      meta: internBytes(a.meta),
-      incarnation: 0,
-      status: 'dead',
-      stateChangeAt: core.clock.now(),
-      vsn: internVsn(a.vsn.length < 6 ? [] : a.vsn),
-    };
-    core.nodes.insert(state, core.random);
+      a.port,
+      internAddressOf(addr, a.port, () => addressOf(a.addr, a.port)),
+      internBytes(a.meta),
+      0,
+      'dead',
+      internVsn(a.vsn.length < 6 ? [] : a.vsn),
+    );
+    core.nodes.insert(state, core.clock.now(), core.random);
   } else if (!sameBytes(state.addr, a.addr) || state.port !== a.port) {
     const reclaim = core.opts.deadNodeReclaimTimeMs;
-    const canReclaim = reclaim > 0 && core.clock.now() - state.stateChangeAt > reclaim;
+    const canReclaim = reclaim > 0 && core.clock.now() - core.nodes.stateChangeAt(a.node)! > reclaim;
     if (state.status === 'left' || (state.status === 'dead' && canReclaim)) {
       core.log.info('updating the address of a left or failed member', {
         node: a.node,
@@ -121,8 +150,8 @@ export function aliveNode(core: Core, a: Alive, options: AliveOptions = {}): voi
       });
       updatesNode = true;
     } else {
-      const existing = toMember(state);
-      const other = toMember(fromAlive(a, core.clock.now()));
+      const existing = core.nodes.member(a.node)!;
+      const other = toMember(fromAlive(a), core.clock.now());
       core.log.error('conflicting address for a member name', {
         node: a.node,
         known: existing.address,
@@ -155,27 +184,33 @@ export function aliveNode(core: Core, a: Alive, options: AliveOptions = {}): voi
     isLocal ? BroadcastPriority.self : BroadcastPriority.normal,
     options.finished,
   );
-  if (a.vsn.length >= 6) state.vsn = internVsn(a.vsn);
-  state.incarnation = a.incarnation;
-  state.meta = internBytes(a.meta);
-  if (!sameBytes(state.addr, a.addr) || state.port !== a.port) {
-    state.addr = internBytes(a.addr);
-    state.port = a.port;
-    state.address = internAddressOf(state.addr, a.port, () => addressOf(a.addr, a.port));
+  let { addr, port, address } = state;
+  if (!sameBytes(addr, a.addr) || port !== a.port) {
+    addr = internBytes(a.addr);
+    port = a.port;
+    address = internAddressOf(addr, a.port, () => addressOf(a.addr, a.port));
   }
-  if (state.status !== 'alive') {
-    state.status = 'alive';
-    state.stateChangeAt = core.clock.now();
-  }
-  if (oldStatus === 'suspect') core.events.emit('memberRefuted', { member: toMember(state) });
+  state = entry(
+    state.name,
+    addr,
+    port,
+    address,
+    internBytes(a.meta),
+    a.incarnation,
+    'alive',
+    a.vsn.length >= 6 ? internVsn(a.vsn) : state.vsn,
+  );
+  core.nodes.update(state, oldStatus !== 'alive' ? core.clock.now() : undefined);
+  if (oldStatus === 'suspect') core.events.emit('memberRefuted', { member: core.nodes.member(a.node)! });
   if (oldStatus === 'dead' || oldStatus === 'left') {
-    core.events.emit('join', { member: toMember(state) });
+    core.events.emit('join', { member: core.nodes.member(a.node)! });
   } else if (!sameBytes(oldMeta, state.meta)) {
-    core.events.emit('update', { member: toMember(state) });
+    core.events.emit('update', { member: core.nodes.member(a.node)! });
   }
 }
 
-function fromAlive(a: Alive, now: number): NodeState {
+/** An alive claim as an entry (not shared: for a delegate's look only). */
+function fromAlive(a: Alive): NodeState {
   return {
     name: a.node,
     addr: a.addr,
@@ -184,7 +219,6 @@ function fromAlive(a: Alive, now: number): NodeState {
     meta: a.meta,
     incarnation: a.incarnation,
     status: 'alive',
-    stateChangeAt: now,
     vsn: internVsn(a.vsn),
   };
 }
@@ -214,10 +248,8 @@ export function suspectNode(core: Core, s: Suspect): void {
     return;
   }
   core.broadcast(s.node, { type: 'suspect', body: s });
-  state.incarnation = s.incarnation;
-  state.status = 'suspect';
   const changeTime = core.clock.now();
-  state.stateChangeAt = changeTime;
+  core.nodes.update(withStatus(state, s.incarnation, 'suspect'), changeTime);
 
   const n = core.numNodes();
   let k = core.opts.suspicionMult - 2;
@@ -228,14 +260,15 @@ export function suspectNode(core: Core, s: Suspect): void {
     s.node,
     new Suspicion(core.clock, s.from, k, min, max, (confirmations) => {
       const st = core.nodes.get(s.node);
-      if (st === undefined || st.status !== 'suspect' || st.stateChangeAt !== changeTime) return;
+      if (st === undefined || st.status !== 'suspect' || core.nodes.stateChangeAt(s.node) !== changeTime)
+        return;
       core.log.info('marking a member as failed: suspicion timed out', { node: st.name, confirmations });
       core.stats.deadDeclared++;
       deadNode(core, { incarnation: st.incarnation, node: st.name, from: core.opts.name });
-      core.events.emit('dead', { member: toMember(st), confirmations });
+      core.events.emit('dead', { member: core.nodes.member(s.node)!, confirmations });
     }),
   );
-  core.events.emit('suspect', { member: toMember(state), from: s.from });
+  core.events.emit('suspect', { member: core.nodes.member(s.node)!, from: s.from });
 }
 
 /**
@@ -261,10 +294,8 @@ export function deadNode(
   } else {
     core.broadcast(d.node, { type: 'dead', body: d });
   }
-  state.incarnation = d.incarnation;
-  state.status = d.node === d.from ? 'left' : 'dead';
-  state.stateChangeAt = core.clock.now();
-  core.events.emit('leave', { member: toMember(state) });
+  core.nodes.update(withStatus(state, d.incarnation, d.node === d.from ? 'left' : 'dead'), core.clock.now());
+  core.events.emit('leave', { member: core.nodes.member(d.node)! });
 }
 
 /** What a refutation answers: a suspicion, a death notice, or an alive claim with other facts. */
@@ -280,7 +311,7 @@ export function refute(core: Core, me: NodeState, accusedIncarnation: number, re
     core.incarnation = (accusedIncarnation + 1) >>> 0;
     inc = core.incarnation;
   }
-  me.incarnation = inc;
+  core.nodes.update(withStatus(me, inc, me.status));
   core.stats.refutes++;
   if (core.awareness.applyDelta(1))
     core.events.emit('health', { score: core.awareness.score, reason: 'refute' });

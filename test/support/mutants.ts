@@ -9,7 +9,8 @@
  * string; `test/sim/mutants.test.ts` runs the sweep with each installed and asserts both.
  */
 import type { Core } from '../../src/membership/core.ts';
-import { isDeadOrLeft, type NodeState, toMember } from '../../src/membership/node-state.ts';
+import { internState } from '../../src/membership/intern.ts';
+import { isDeadOrLeft, type NodeState } from '../../src/membership/node-state.ts';
 import { BroadcastPriority } from '../../src/membership/queue.ts';
 import { installMembershipSeams, productionMembershipSeams } from '../../src/membership/seams.ts';
 import { deadNode, type RefuteReason } from '../../src/membership/transitions.ts';
@@ -55,7 +56,7 @@ export const MUTANTS = {
           }
           const incarnation = Math.max(0, me.incarnation - 1);
           core.incarnation = incarnation;
-          me.incarnation = incarnation;
+          core.nodes.update(internState({ ...me, incarnation }));
           core.stats.refutes++;
           const body = {
             incarnation,
@@ -85,7 +86,7 @@ export const MUTANTS = {
           if (st === undefined || isDeadOrLeft(st)) return;
           core.stats.deadDeclared++;
           deadNode(core, { incarnation: st.incarnation, node: st.name, from: core.opts.name });
-          core.events.emit('dead', { member: toMember(st), confirmations: 0 });
+          core.events.emit('dead', { member: core.nodes.member(st.name)!, confirmations: 0 });
         },
       }),
   },
