@@ -30,6 +30,7 @@ import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_proces
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { type PacketRule, ruleBytecode } from './bpf.ts';
 import { builtBin, type MemberJson } from './gossip-agent.ts';
 import { sleep } from './serf.ts';
 
@@ -66,6 +67,31 @@ export function netnsUnavailable(): string | undefined {
     return undefined;
   } finally {
     sh(['ip', 'netns', 'del', ns], true);
+  }
+}
+
+/** Packet filters of one side; see {@link NetnsTopology.setFilters}. */
+export interface SideFilters {
+  toSide?: PacketRule[];
+  fromSide?: PacketRule[];
+}
+
+/**
+ * Runs `tc` commands in one process (`tc -force -batch -`): `-force` carries on past a failing
+ * line (deleting a qdisc that is not there); the other lines' failures are reported.
+ */
+function tcBatch(lines: string[]): void {
+  if (lines.length === 0) return;
+  const r = spawnSync('tc', ['-force', '-batch', '-'], {
+    input: `${lines.join('\n')}\n`,
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  const errors = (r.stderr ?? '')
+    .split('\n')
+    .filter((l) => l.trim() && !/Cannot find specified qdisc|Command failed -:\d+$|Invalid handle/.test(l));
+  if (r.error || errors.length > 0) {
+    throw new Error(`tc -batch failed (${r.error?.message ?? r.status}): ${errors.join('; ')}\n${lines.join('\n')}`);
   }
 }
 
@@ -553,26 +579,41 @@ export class NetnsTopology {
 
   /**
    * Drops a random `fraction` of the packets crossing the side's host veth, each way: a
-   * classic-BPF filter in direct-action mode on `clsact` egress and ingress. Its program: load a
-   * random u32 (`ld rand`, the SKF_AD_RANDOM ancillary word); if it is >= fraction × 2³², return
-   * TC_ACT_UNSPEC (-1: carry on), else TC_ACT_SHOT (2: drop).
+   * classic-BPF filter (test/support/bpf.ts) in direct-action mode on `clsact` egress and ingress.
    */
   setLoss(sideName: string, fraction: number): void {
     if (!(fraction > 0 && fraction < 1)) throw new Error(`loss must be in (0, 1); got ${fraction}`);
-    const dev = this.side(sideName).hostVeth;
-    const threshold = Math.floor(fraction * 2 ** 32);
-    const SKF_AD_RANDOM = (2 ** 32 - 4096 + 56) >>> 0; // SKF_AD_OFF (-0x1000) + 56
-    const bytecode = `4,32 0 0 ${SKF_AD_RANDOM},53 0 1 ${threshold},6 0 0 ${2 ** 32 - 1},6 0 0 2`;
-    this.clearLoss(sideName);
-    sh(['tc', 'qdisc', 'add', 'dev', dev, 'clsact']);
-    for (const dir of ['egress', 'ingress']) {
-      sh(['tc', 'filter', 'add', 'dev', dev, dir, 'bpf', 'da', 'bytecode', bytecode]);
-    }
+    this.setFilters({ [sideName]: { toSide: [{ fraction }], fromSide: [{ fraction }] } });
   }
 
-  /** Removes the side's loss filter (if any). */
+  /**
+   * Replaces the packet filters of each side named in `bySide` (all in one `tc -batch` run, so
+   * that a fault starts on every side at once): `toSide` rules see what the bridge sends into the
+   * side's namespace (the host veth's egress), `fromSide` rules what the side sends out (its
+   * ingress). Each rule is one filter; a packet is dropped by the first rule that matches it.
+   * A side given no rules is left without filters.
+   */
+  setFilters(bySide: Record<string, SideFilters>): void {
+    const lines: string[] = [];
+    for (const [name, rules] of Object.entries(bySide)) {
+      const dev = this.side(name).hostVeth;
+      lines.push(`qdisc del dev ${dev} clsact`);
+      const hooks = [
+        ['egress', rules.toSide ?? []],
+        ['ingress', rules.fromSide ?? []],
+      ] as const;
+      if (hooks.every(([, list]) => list.length === 0)) continue;
+      lines.push(`qdisc add dev ${dev} clsact`);
+      for (const [dir, list] of hooks) {
+        for (const rule of list) lines.push(`filter add dev ${dev} ${dir} bpf da bytecode "${ruleBytecode(rule)}"`);
+      }
+    }
+    tcBatch(lines);
+  }
+
+  /** Removes the side's loss filter and every other packet filter (if any). */
   clearLoss(sideName: string): void {
-    sh(['tc', 'qdisc', 'del', 'dev', this.side(sideName).hostVeth, 'clsact'], true);
+    this.setFilters({ [sideName]: {} });
   }
 
   /**
