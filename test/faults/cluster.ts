@@ -22,7 +22,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN } from '../support/gossip-agent.ts';
+import { builtBin } from '../support/gossip-agent.ts';
 import { NetnsTopology } from '../support/netns.ts';
 import { sleep } from '../support/serf.ts';
 import { SerfRpcClient, serfAddrToString } from '../support/serf-rpc.ts';
@@ -154,7 +154,7 @@ export class FaultNode {
     const args =
       this.impl === 'gossip'
         ? [
-            BIN,
+            builtBin(),
             'agent',
             ...['--node', this.name, '--bind', this.addr, '--http', this.apiAddr],
             ...['--http-token', this.#cluster.token, '--no-dashboard', '--profile', 'lan'],
@@ -169,7 +169,7 @@ export class FaultNode {
             '-log-level=info',
             ...join.map((j) => `-join=${j}`),
           ];
-    const proc = this.#cluster.topo.spawnIn(
+    const { proc } = this.#cluster.topo.spawnIn(
       this.side,
       this.impl === 'gossip' ? process.execPath : 'serf',
       args,

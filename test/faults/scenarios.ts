@@ -255,6 +255,22 @@ function describeViews(c: FaultCluster, observers: FaultNode[], expected: FaultN
   return out;
 }
 
+/** Seconds from `t0` until every one of `nodes` (just started) answers its API. */
+async function timeUntilUp(
+  c: FaultCluster,
+  nodes: FaultNode[],
+  t0: number,
+  r: ScenarioResult,
+): Promise<Figure> {
+  try {
+    await Promise.all(nodes.map((n) => n.ready(RECOVERY_TIMEOUT_MS)));
+    return Number(((c.now() - t0) / 1000).toFixed(1));
+  } catch (e) {
+    r.notes.push((e as Error).message.split('\n')[0]!);
+    return 'not up';
+  }
+}
+
 const gossipPort = (rule: PacketRule = {}): PacketRule => ({ port: GOSSIP_PORT, ...rule });
 
 /** Time allowed for the cluster to be all alive again once a fault ends. */
@@ -511,6 +527,7 @@ const crashThird: Scenario = {
   figures: [
     ...FALSE_DECL,
     { id: 'detected', label: 'crash to every survivor lists all crashed failed (s)', unit: 's' },
+    { id: 'restartUp', label: 'restart to every restarted agent answering its API (s)', unit: 's' },
     { id: 'recovered', label: 'restart to all alive everywhere (s)', unit: 's' },
     ...COMMON,
   ],
@@ -537,6 +554,7 @@ const crashThird: Scenario = {
       const t1 = c.now();
       for (const v of victims) v.start(seeds);
       log(`${c.impl}: restarted ${victims.length}`);
+      const up = timeUntilUp(c, victims, t1, r);
       r.figures.recovered = await timeToAllAlive(
         c,
         c.nodes,
@@ -546,6 +564,7 @@ const crashThird: Scenario = {
         r,
         'all alive after the restart',
       );
+      r.figures.restartUp = await up;
       const vset = new Set(victims.map((v) => v.name));
       return {
         fromMs: t0,
@@ -560,7 +579,8 @@ const newAddress: Scenario = {
   title: () => 'a node killed and back at once under the same name at a new address',
   figures: [
     ...FALSE_DECL,
-    { id: 'recovered', label: 'restart to every node lists it alive at the new address (s)', unit: 's' },
+    { id: 'restartUp', label: 'kill to the new agent answering its API (s)', unit: 's' },
+    { id: 'recovered', label: 'kill to every node lists it alive at the new address (s)', unit: 's' },
     ...COMMON,
   ],
   run: (c, _t, log) =>
@@ -579,6 +599,7 @@ const newAddress: Scenario = {
           .map((n) => n.addr),
       );
       log(`${c.impl}: ${x.name} moved from ${oldAddr} to ${x.addr}`);
+      const up = timeUntilUp(c, [x], t0, r);
       r.figures.recovered = await timeToAllAlive(
         c,
         c.nodes,
@@ -588,6 +609,7 @@ const newAddress: Scenario = {
         r,
         `${x.name} alive at ${x.addr}`,
       );
+      r.figures.restartUp = await up;
       return {
         fromMs: t0,
         toMs: c.now(),

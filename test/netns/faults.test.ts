@@ -6,11 +6,15 @@
  * - one node stopped (SIGSTOP) for 10 s among healthy ones, then continued;
  * - a partition into halves for 60 s, then healed.
  *
- * It prints the harness's table. What it asserts holds however loaded the machine is: each
- * cluster converges; each half comes to list the other half failed; and after each fault the
- * cluster becomes whole again by itself (every node lists every node alive at its address) within
- * the harness's recovery bound. The counts of false failure declarations are printed, not
- * asserted: on a starved machine a healthy node can really miss its probes for seconds.
+ * It prints the harness's table. What it asserts holds however loaded the machine is (figures
+ * seen at load averages of 20-40 on 2 cores are 20x inside the bounds): each cluster converges;
+ * each half comes to list the other half failed; the stopped node is alive everywhere again
+ * within {@link SIGCONT_BOUND_S} of SIGCONT (it refutes the death notices it finds waiting: a
+ * node that never refutes comes back only once the others have forgotten it and a reconnect
+ * finds it, ~100 s); and the healed partition is whole again within {@link HEAL_BOUND_S} (a
+ * reconnect interval is 30 s; without Serf's reconnects it never heals, as the dead members are
+ * forgotten after 30 s). The counts of false failure declarations are printed, not asserted: on
+ * a starved machine a healthy node can really miss its probes for seconds.
  *
  * Needs root and `ip netns` (skipped otherwise); serf's cluster needs `serf` on PATH.
  */
@@ -24,6 +28,10 @@ import { serfAvailable } from '../support/serf.ts';
 
 const unavailable = netnsUnavailable();
 const FAULTS = ['sigstop', 'partition'];
+/** Seconds from SIGCONT until every node lists every node alive (seen: 0.5-1.5 s). */
+const SIGCONT_BOUND_S = 30;
+/** Seconds from the end of the partition until every node lists every node alive (seen: 1-3 s). */
+const HEAL_BOUND_S = 90;
 
 describe('fault harness, short version: 20 nodes of ours and of serf on real sockets', {
   skip: unavailable && `needs network namespaces: ${unavailable}`,
@@ -46,7 +54,12 @@ describe('fault harness, short version: 20 nodes of ours and of serf on real soc
     for (const r of records) {
       const what = `${r.impl} ${r.scenario}`;
       assert.equal(r.error, undefined, `${what}: ${r.error}`);
-      assert.equal(typeof r.figures.recovered, 'number', `${what}: not whole again: ${r.notes.join('\n')}`);
+      const recovered = r.figures.recovered;
+      const bound = r.scenario === 'sigstop' ? SIGCONT_BOUND_S : HEAL_BOUND_S;
+      assert.ok(
+        typeof recovered === 'number' && recovered <= bound,
+        `${what}: whole again after ${recovered} (bound ${bound} s)\n${r.notes.join('\n')}`,
+      );
     }
     for (const impl of impls) {
       const split = records.find((r) => r.impl === impl && r.scenario === 'partition')!;

@@ -91,7 +91,9 @@ function tcBatch(lines: string[]): void {
     .split('\n')
     .filter((l) => l.trim() && !/Cannot find specified qdisc|Command failed -:\d+$|Invalid handle/.test(l));
   if (r.error || errors.length > 0) {
-    throw new Error(`tc -batch failed (${r.error?.message ?? r.status}): ${errors.join('; ')}\n${lines.join('\n')}`);
+    throw new Error(
+      `tc -batch failed (${r.error?.message ?? r.status}): ${errors.join('; ')}\n${lines.join('\n')}`,
+    );
   }
 }
 
@@ -605,7 +607,8 @@ export class NetnsTopology {
       if (hooks.every(([, list]) => list.length === 0)) continue;
       lines.push(`qdisc add dev ${dev} clsact`);
       for (const [dir, list] of hooks) {
-        for (const rule of list) lines.push(`filter add dev ${dev} ${dir} bpf da bytecode "${ruleBytecode(rule)}"`);
+        for (const rule of list)
+          lines.push(`filter add dev ${dev} ${dir} bpf da bytecode "${ruleBytecode(rule)}"`);
       }
     }
     tcBatch(lines);
