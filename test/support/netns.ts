@@ -19,7 +19,10 @@
  * API from the root namespace); otherwise by taking the host veths down, and the agents are then
  * queried with the CLI inside their namespace. Packet loss is a classic-BPF `tc` filter in
  * direct-action mode on a side's host veth (`ld rand`, drop below a threshold): neither netem
- * nor the gact "drop" action is needed.
+ * nor the gact "drop" action is needed. {@link NetnsTopology.setFilters} installs any such rules
+ * (test/support/bpf.ts: by protocol, port, destination range and fraction, per direction) on
+ * many sides at once; the fault harness (test/faults) builds its loss, one-way loss, UDP-only
+ * blocking and partitions from them.
  *
  * Cleanup always runs: {@link NetnsTopology.destroy} (call it from an `after` hook), a
  * synchronous sweep on SIGINT/SIGTERM and on process exit, and, for a run that was killed
