@@ -53,7 +53,7 @@ const commands: Record<string, { summary: string; load: () => Promise<{ command:
   },
   keygen: { summary: 'Print a new random gossip encryption key', load: () => import('./commands/keygen.ts') },
   sim: {
-    summary: 'Simulate broadcast strategies at scale, or the membership protocol under seeded faults',
+    summary: 'Simulate broadcast strategies at scale, or the whole protocol stack under seeded faults',
     load: () => import('./commands/sim.ts'),
   },
 };

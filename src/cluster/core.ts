@@ -164,6 +164,11 @@ export class SerfCore {
   readonly failedMembers = new Map<string, MemberState>();
   /** Members that left, by name, oldest first (Serf `leftMembers`). */
   readonly leftMembers = new Map<string, MemberState>();
+  /**
+   * Members held `leaving`, by name, with the clock time (ms) each became so, oldest first
+   * (for the reaper's check of leaves that never complete, members.ts). Bounded by the members.
+   */
+  readonly leavingSince = new Map<string, number>();
   /** Bounded by {@link MAX_RECENT_INTENTS}. */
   readonly recentIntents = new Map<string, NodeIntent>();
 

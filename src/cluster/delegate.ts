@@ -28,8 +28,9 @@ import {
 import { getBroadcasts } from './broadcasts.ts';
 import type { SerfCore } from './core.ts';
 import { eventRingForPushPull, handleUserEvent, replayRemoteEvents } from './events.ts';
-import { handleNodeJoinIntent, handleNodeLeaveIntent } from './members.ts';
+import { handleNodeJoinIntent } from './members.ts';
 import { forwardRelay, handleQuery, handleQueryResponse } from './query.ts';
+import { serfSeams } from './seams.ts';
 
 const utf8 = new TextEncoder();
 const TYPE_NAMES = Object.fromEntries(Object.entries(SerfMessageType).map(([k, v]) => [v, k])) as Record<
@@ -135,7 +136,7 @@ export function handleSerfMessage(core: SerfCore, payload: Uint8Array, from: Add
   let queue = core.intentQueue;
   switch (msg.type) {
     case 'leave':
-      rebroadcast = handleNodeLeaveIntent(core, msg.body);
+      rebroadcast = serfSeams.leaveIntentReceived(core, msg.body);
       break;
     case 'join':
       rebroadcast = handleNodeJoinIntent(core, msg.body);
@@ -200,7 +201,7 @@ export function mergeRemoteState(core: SerfCore, buf: Uint8Array, join: boolean)
   // Leaves first, one tick after the member's status time: the leave was accepted after it.
   const left = new Set(pp.leftMembers ?? []);
   for (const node of left) {
-    handleNodeLeaveIntent(core, { lTime: (pp.statusLTimes[node] ?? 0) + 1, node, prune: false });
+    serfSeams.leaveIntentReceived(core, { lTime: (pp.statusLTimes[node] ?? 0) + 1, node, prune: false });
   }
   for (const [node, lTime] of Object.entries(pp.statusLTimes)) {
     if (!left.has(node)) handleNodeJoinIntent(core, { lTime, node });

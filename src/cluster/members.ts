@@ -15,7 +15,17 @@
  *
  * Failed members are remembered for `reconnectTimeoutMs` and push-pulled now and then (so a
  * partition heals by itself); members that left stay as tombstones for `tombstoneTimeoutMs`.
+ *
+ * A difference from Serf: a member held `leaving` for longer than any leave can take
+ * ({@link leaveCompletionBoundMs}) while memberlist still holds it alive goes back to `alive`
+ * at the next reap. Its leave intent was stale, typically about an earlier life of a member
+ * that has restarted since: a node that did not know the member learns the old leave from a
+ * push-pull's left members, buffers it, and applies it when the new life appears; the member's
+ * own join intent is then not newer (push-pulls pass leaves on one Lamport tick past their
+ * status time), and the member never hears that it is held leaving, so it never refutes. Serf
+ * keeps such a member `leaving` for good (found by the simulator's member-status check).
  */
+import { suspicionTimeoutMs } from '../membership/math.ts';
 import type { Member as MlMember } from '../membership/node-state.ts';
 import { ipFromString } from '../wire/ip.ts';
 import { decodeTags, encodeSerfMessage, type MessageJoin, type MessageLeave } from '../wire/serf.ts';
@@ -32,6 +42,16 @@ import type { MemberEventType } from './types.ts';
 
 function emitMember(core: SerfCore, type: MemberEventType, m: MemberState): void {
   core.emitEvent({ type, members: [toSerfMember(m)] });
+}
+
+/** Sets a member's status, keeping the record of when leaving members started to leave. */
+function setStatus(core: SerfCore, member: MemberState, status: MemberState['status']): void {
+  if (status === 'leaving') {
+    if (member.status !== 'leaving') core.leavingSince.set(member.name, core.clock.now());
+  } else {
+    core.leavingSince.delete(member.name);
+  }
+  member.status = status;
 }
 
 function tagsOf(core: SerfCore, n: MlMember): Record<string, string> {
@@ -92,17 +112,17 @@ export function handleNodeJoin(core: SerfCore, n: MlMember): void {
     // Only the newest intent is buffered per node, so at most one of these applies.
     const intent = core.recentIntents.get(n.name);
     if (intent?.type === 'join') member.statusLTime = intent.lTime;
+    core.members.set(n.name, member);
     if (intent?.type === 'leave') {
-      member.status = 'leaving';
+      setStatus(core, member, 'leaving');
       member.statusLTime = intent.lTime;
     }
-    core.members.set(n.name, member);
   } else {
     oldStatus = member.status;
     if (oldStatus === 'failed' && core.clock.now() - member.leaveTime < core.opts.flapTimeoutMs) {
       core.stats.flaps++;
     }
-    member.status = 'alive';
+    setStatus(core, member, 'alive');
     member.leaveTime = 0;
     member.addr = addrOf(n);
     member.port = n.port;
@@ -123,7 +143,7 @@ export function handleNodeLeave(core: SerfCore, n: MlMember): void {
   if (member === undefined) return;
   switch (member.status) {
     case 'leaving':
-      member.status = 'left';
+      setStatus(core, member, 'left');
       member.leaveTime = core.clock.now();
       core.leftMembers.set(member.name, member);
       break;
@@ -189,7 +209,7 @@ export function handleNodeJoinIntent(core: SerfCore, msg: MessageJoin): boolean 
   if (msg.lTime <= member.statusLTime) return false;
   member.statusLTime = msg.lTime;
   // A join newer than the leave we saw means the leave is over.
-  if (member.status === 'leaving') member.status = 'alive';
+  if (member.status === 'leaving') setStatus(core, member, 'alive');
   return true;
 }
 
@@ -216,7 +236,7 @@ export function handleNodeLeaveIntent(core: SerfCore, msg: MessageLeave): boolea
   member.statusLTime = msg.lTime;
   switch (member.status) {
     case 'alive':
-      member.status = 'leaving';
+      setStatus(core, member, 'leaving');
       if (msg.prune) prune(core, member);
       return true;
     case 'failed':
@@ -259,6 +279,7 @@ export function eraseNode(core: SerfCore, member: MemberState): void {
   core.coordCache.delete(member.name);
   core.failedMembers.delete(member.name);
   core.leftMembers.delete(member.name);
+  core.leavingSince.delete(member.name);
   emitMember(core, 'member-reap', member);
 }
 
@@ -277,9 +298,46 @@ export function hasAliveMembers(core: SerfCore): boolean {
   return false;
 }
 
-/** One reaper round (Serf `handleReap`): expired failures, tombstones and buffered intents. */
+/**
+ * The longest a leave can take to complete as others see it (ms): the leaver waits up to
+ * `broadcastTimeoutMs` for its intent and again for memberlist's leave message, then stays up
+ * `leavePropagateDelayMs`; should its leave message not reach us (it crashed meanwhile, or a
+ * partition), memberlist declares it dead within its longest suspicion (Lifeguard's
+ * `suspicionMaxTimeoutMult` × the suspicion timeout at this cluster size). Either way the
+ * member is then left. A member still `leaving`, and alive in memberlist, after this long was
+ * never leaving.
+ */
+export function leaveCompletionBoundMs(core: SerfCore): number {
+  const o = core.opts;
+  const ml = core.ml.options;
+  const suspicionMaxMs =
+    ml.suspicionMaxTimeoutMult * suspicionTimeoutMs(ml.suspicionMult, core.numNodes(), ml.probeIntervalMs);
+  return 2 * o.broadcastTimeoutMs + o.leavePropagateDelayMs + suspicionMaxMs;
+}
+
+/**
+ * One reaper round (Serf `handleReap`): expired failures, tombstones and buffered intents; and
+ * (our addition, see the file comment) members stuck `leaving` go back to alive.
+ */
 export function reap(core: SerfCore): void {
   const now = core.clock.now();
+  if (core.leavingSince.size > 0) {
+    const bound = leaveCompletionBoundMs(core);
+    for (const [name, since] of core.leavingSince) {
+      if (now - since <= bound) break; // oldest first
+      const m = core.members.get(name);
+      if (m === undefined || m.status !== 'leaving') {
+        core.leavingSince.delete(name);
+        continue;
+      }
+      if (core.ml.member(name)?.status !== 'alive') continue;
+      core.log.info('serf: a leave that never completed; the member is alive', {
+        node: name,
+        sinceMs: since,
+      });
+      setStatus(core, m, 'alive');
+    }
+  }
   for (const m of [...core.failedMembers.values()]) {
     if (now - m.leaveTime > core.opts.reconnectTimeoutMs) {
       core.log.info('serf: member-reap', { node: m.name, status: m.status });

@@ -2,22 +2,23 @@
  * Plays a scenario's fault schedule on the simulated cluster, and heals everything for the
  * liveness phase.
  *
- * Each fault is a timer on the simulator's virtual clock at `safetyStart + atMs`; the ones
- * that last (partitions, isolations, slow and lossy nodes) end with a second timer at
- * `untilMs`. Network faults are set on the `MemoryNetwork`: its `heal()` removes every cut at
+ * Each fault (and each user event or query of the traffic) is a timer on the simulator's
+ * virtual clock at `safetyStart + atMs`; the ones that last (partitions, isolations, slow and
+ * lossy nodes) end with a second timer at `untilMs`. Network faults are set on the `MemoryNetwork`: its `heal()` removes every cut at
  * once, so ending one partition heals all and re-applies those still active. Slow nodes stall
  * through their `StallableClock`, with stall and gap lengths drawn from the fault stream as
  * the run goes.
  *
  * {@link FaultInjector.healAll} ends the safety phase: partitions, isolations, lossy links,
  * loss, reordering and duplication go; stall loops stop (a stall under way runs out); crashed
- * or departed nodes meant to come back do so now; nodes crashed for good stay down.
+ * or departed nodes meant to come back do so now; nodes crashed for good stay down. Traffic not
+ * yet sent is not sent.
  */
 import type { Timer } from '../runtime/clock.ts';
 import type { Random } from '../runtime/random.ts';
 import type { VirtualClock } from '../runtime/virtual-clock.ts';
 import type { MemoryNetwork } from '../transport/memory.ts';
-import type { Fault, ProtocolSimParams } from './scenario.ts';
+import type { Fault, ProtocolSimParams, Traffic } from './scenario.ts';
 import type { SimCluster } from './sim-cluster.ts';
 
 type CutFault = Extract<Fault, { kind: 'partition' } | { kind: 'isolate' }>;
@@ -85,6 +86,12 @@ export class FaultInjector {
     this.#network.setDuplication(n.duplicateRate);
     if (this.hasNetworkFaults) this.#hooks.changed(safetyStartMs, false);
     for (const f of this.#params.faults) this.#at(f.atMs, () => this.#apply(f));
+    for (const x of this.#params.traffic) this.#at(x.atMs, () => this.#send(x));
+  }
+
+  #send(x: Traffic): void {
+    if (x.kind === 'user-event') this.#cluster.userEvent(x.node, x.name);
+    else this.#cluster.query(x.node, x.name);
   }
 
   #at(relativeMs: number, fn: () => void): Timer {
@@ -142,6 +149,10 @@ export class FaultInjector {
         return;
       case 'slow':
         this.#stallLoop(f);
+        return;
+      case 'force-leave':
+        if (cluster.nodes[f.node]!.status !== 'down') return;
+        if (cluster.forceLeave(f.by, f.node)) this.#hooks.changed(now, true);
         return;
     }
   }

@@ -8,7 +8,7 @@
  */
 import { barChart, histogram } from './plot.ts';
 import type { ProtocolSimResult } from './protocol-sim.ts';
-import { describeFault, type ProtocolSimParams } from './scenario.ts';
+import { describeFault, describeTraffic, type ProtocolSimParams } from './scenario.ts';
 
 /** Most faults listed one per line before "… and N more". */
 export const PARAMS_MAX_FAULT_LINES = 40;
@@ -40,6 +40,10 @@ export function describeParams(p: ProtocolSimParams): string[] {
   for (const f of p.faults.slice(0, PARAMS_MAX_FAULT_LINES)) lines.push(`  ${describeFault(f)}`);
   if (p.faults.length > PARAMS_MAX_FAULT_LINES)
     lines.push(`  … and ${p.faults.length - PARAMS_MAX_FAULT_LINES} more (all in the JSON record)`);
+  lines.push(`traffic: ${p.traffic.length === 0 ? 'none' : ''}`);
+  for (const x of p.traffic.slice(0, PARAMS_MAX_FAULT_LINES)) lines.push(`  ${describeTraffic(x)}`);
+  if (p.traffic.length > PARAMS_MAX_FAULT_LINES)
+    lines.push(`  … and ${p.traffic.length - PARAMS_MAX_FAULT_LINES} more (all in the JSON record)`);
   return lines;
 }
 
@@ -96,6 +100,10 @@ export function formatProtocolTable(r: ProtocolSimResult, wallSeconds: number): 
     [
       'protocol',
       `${r.protocol.probes} probes, ${r.protocol.probeFailures} failed, ${r.protocol.refutes} refutes, ${r.protocol.pushPulls} push-pulls, ${r.protocol.reconnectAttempts} reconnects`,
+    ],
+    [
+      'serf',
+      `${r.protocol.userEventsDelivered} user events delivered (${r.protocol.userEventsSent} sent), ${r.protocol.queryResponses} query responses (${r.protocol.queriesSent} queries), ${r.protocol.intentsReceived} intents received, ${r.protocol.forceLeaves} force-leaves`,
     ],
     ['simulated', `${simSeconds.toFixed(1)} s, ${r.events} events`],
     [

@@ -1,26 +1,29 @@
 /**
- * The deterministic protocol simulator: the real membership code (`src/membership`) on a
- * virtual clock and an in-process `MemoryNetwork`, thousands of nodes in one process, with
- * faults from a seed and invariant checkers after every event (after tigerbeetle's VOPR,
- * `src/vopr.zig`).
+ * The deterministic protocol simulator: the real stack, Serf (`src/cluster`) over memberlist
+ * (`src/membership`), on a virtual clock and an in-process `MemoryNetwork`, thousands of nodes
+ * in one process, with faults and traffic from a seed and invariant checkers after every event
+ * (after tigerbeetle's VOPR, `src/vopr.zig`).
  *
  * A run:
  * 1. **parameters**: {@link deriveParams} draws everything from the seed (see scenario.ts);
  * 2. **bootstrap**: the initial nodes start one after another and join through a random
  *    earlier one, until every node holds every other alive (no faults yet);
- * 3. **safety phase** (`durationMs`): the scenario's faults play; after every event (each
- *    packet a node handles, each timer) the checkers run: incarnations never go backwards,
- *    deaths are declared only by a suspecter (or the leaver), accused live nodes refute;
+ * 3. **safety phase** (`durationMs`): the scenario's faults and traffic (user events,
+ *    queries) play; after every event (each packet a node handles, each timer) the checkers
+ *    run: incarnations never go backwards, deaths are declared only by a suspecter (or the
+ *    leaver), accused live nodes refute, a user event is delivered at most once per node, a
+ *    member that left is never resurrected;
  * 4. **liveness phase**: every fault heals (faults.ts); all running nodes must then converge
- *    to the same view within {@link convergenceBoundMs} of the last change, else the run
- *    fails with a reason string naming who disagrees about whom.
+ *    to the same view, in memberlist and in Serf's member statuses, within
+ *    {@link convergenceBoundMs} of the last change, else the run fails with a reason string
+ *    naming who disagrees about whom.
  *
  * Measured (metrics.ts): crash detection times, false positives, convergence time (from the
  * last fault's start or end to the first moment all views agree), and load per node.
  *
  * Determinism: the seed feeds one `SeededRandom`, forked in a fixed order into the parameter,
- * network, node, fault and driver streams; time is virtual; the `join`/`leave` promises are
- * drained at the virtual instant they settle (sim-cluster.ts). The same options give the same
+ * network, node, fault and driver streams; time is virtual; the `join`/`leave`/`forceLeave`
+ * promises are drained at the virtual instant they settle (sim-cluster.ts). The same options give the same
  * {@link ProtocolSimResult}, byte for byte; wall-clock figures are left to the caller.
  */
 import { pushPullScaleMs, suspicionTimeoutMs } from '../membership/math.ts';
@@ -35,7 +38,9 @@ import { encodePushPull } from '../wire/stream.ts';
 import { ConvergenceChecker } from './checkers/convergence.ts';
 import { DeadOriginChecker } from './checkers/dead-origin.ts';
 import { IncarnationChecker } from './checkers/incarnation.ts';
+import { MemberStatusChecker } from './checkers/member-status.ts';
 import { RefuteChecker } from './checkers/refute.ts';
+import { ResurrectionChecker } from './checkers/resurrection.ts';
 import {
   TRACE_EVENT_TYPES,
   type TraceChecker,
@@ -43,6 +48,7 @@ import {
   type TraceEventType,
   type Violation,
 } from './checkers/trace.ts';
+import { UserEventChecker } from './checkers/user-event.ts';
 import { FaultInjector } from './faults.ts';
 import {
   type AccusationCause,
@@ -62,7 +68,13 @@ import {
   type ProtocolSimParams,
   type ScenarioName,
 } from './scenario.ts';
-import { type ProtocolTotals, type SentCounters, SimCluster, type SimNode } from './sim-cluster.ts';
+import {
+  type ProtocolTotals,
+  type SentCounters,
+  SimCluster,
+  type SimNode,
+  type SimStack,
+} from './sim-cluster.ts';
 
 /** Most violations kept in a result (the rest are counted). */
 export const MAX_VIOLATIONS_KEPT = 50;
@@ -110,6 +122,13 @@ export interface ProtocolSimOptions {
   maxBroadcastQueueDepth?: number | undefined;
   /** Called now and then with where the run is (for a progress line). Must not throw. */
   onProgress?: ((progress: ProtocolSimProgress) => void) | undefined;
+  /**
+   * The layers each node runs: Serf over memberlist, as an agent does, or memberlist alone
+   * (benchmarks of the membership layer; no Serf reconnects, so long partitions do not heal,
+   * and no traffic, force-leaves or Serf checkers).
+   * @default 'serf'
+   */
+  stack?: SimStack | undefined;
 }
 
 /** A run's phase. */
@@ -157,7 +176,7 @@ export interface ConvergenceResult {
    * change; during the safety phase too, so background loss does not hide a partition's.
    */
   settleMs: Percentiles;
-  /** Who disagreed about whom when the bound ran out; null when converged. */
+  /** Who disagreed about whom when the bound ran out (memberlist views, then Serf statuses); null when converged. */
   reason: string | null;
 }
 
@@ -266,6 +285,7 @@ export class ProtocolSim {
   readonly #options: ProtocolSimOptions;
   readonly #checkers: TraceChecker[] = [];
   readonly #convergence = new ConvergenceChecker();
+  readonly #memberStatus = new MemberStatusChecker();
   readonly #detection = new DetectionTracker();
   readonly #falsePositives: FalsePositiveCounter;
   readonly #violations: Violation[] = [];
@@ -339,12 +359,18 @@ export class ProtocolSim {
     const report = (checker: string) => (reason: string, atMs: number) =>
       this.#violation(checker, reason, atMs);
     const t = profileTuning(params.profile);
+    const stack = options.stack ?? 'serf';
     if (isChecking) {
       this.#checkers.push(
         new IncarnationChecker(report('incarnation'), t.gossipToTheDeadTimeMs),
         new DeadOriginChecker(report('dead-origin')),
         new RefuteChecker(report('refute')),
       );
+      if (stack === 'serf')
+        this.#checkers.push(
+          new UserEventChecker(report('user-event')),
+          new ResurrectionChecker(report('resurrection')),
+        );
     }
     this.cluster = new SimCluster({
       params,
@@ -357,6 +383,7 @@ export class ProtocolSim {
       isChecking,
       afterPacket: () => this.#endOfEvent(),
       maxBroadcastQueueDepth: options.maxBroadcastQueueDepth,
+      stack,
     });
     this.faults = new FaultInjector(this.cluster, params, faultRandom, this.clock, this.network, {
       beforeCrash: (slot) => this.#beforeCrash(slot),
@@ -431,10 +458,35 @@ export class ProtocolSim {
       this.#pollTimer = this.clock.setTimer(this.#pollMs, () => this.#poll());
   }
 
-  /** Whether all running nodes hold the same view now. */
+  /** Whether all running nodes hold the same view now (memberlist's, and Serf's statuses). */
   #agrees(): boolean {
     if (this.cluster.leaving().length > 0) return false;
-    return this.#convergence.check(this.cluster) === null;
+    if (this.#convergence.check(this.cluster) !== null) return false;
+    return !this.cluster.hasSerf || this.#memberStatus.check(this.cluster) === null;
+  }
+
+  /**
+   * Reports why the views do not agree at `atMs`: memberlist's views as `convergence`, Serf's
+   * statuses as `member-status`, each with `prefix`. Returns the reasons joined (for the record).
+   */
+  #disagreement(prefix: string, atMs: number): string {
+    const reasons: string[] = [];
+    const views = this.#convergence.check(this.cluster, true);
+    if (views !== null) {
+      reasons.push(views);
+      this.#violation('convergence', `${prefix}: ${views}`, atMs);
+    }
+    const statuses = this.cluster.hasSerf ? this.#memberStatus.check(this.cluster, true) : null;
+    if (statuses !== null) {
+      reasons.push(statuses);
+      this.#violation('member-status', `${prefix}: ${statuses}`, atMs);
+    }
+    if (reasons.length === 0) {
+      const leaving = `still leaving: ${this.cluster.leaving().join(', ')}`;
+      reasons.push(leaving);
+      this.#violation('convergence', `${prefix}: ${leaving}`, atMs);
+    }
+    return reasons.join('; ');
   }
 
   #poll(): void {
@@ -509,10 +561,7 @@ export class ProtocolSim {
     const bound = bootstrapBoundMs(this.params, spacingMs);
     this.#phaseEndMs = bound;
     await this.#runUntil(bound, () => this.#isSettled);
-    if (!this.#isSettled) {
-      const reason = this.#convergence.check(this.cluster, true) ?? 'a node is still leaving';
-      this.#violation('convergence', `the bootstrap did not converge within ${bound} ms: ${reason}`, bound);
-    }
+    if (!this.#isSettled) this.#disagreement(`the bootstrap did not converge within ${bound} ms`, bound);
     this.#bootstrapMs = round3(this.#firstAgreeMs ?? this.clock.now());
   }
 
@@ -630,12 +679,8 @@ export class ProtocolSim {
       () => this.#isSettled || this.clock.now() > this.#lastChangeMs + bound,
     );
     if (!this.#isSettled) {
-      const reason =
-        this.#convergence.check(this.cluster, true) ?? `still leaving: ${this.cluster.leaving().join(', ')}`;
-      this.#convergenceReason = reason;
-      this.#violation(
-        'convergence',
-        `the running nodes did not converge within ${bound} ms of the last change (at ${round3(this.#lastChangeMs)} ms): ${reason}`,
+      this.#convergenceReason = this.#disagreement(
+        `the running nodes did not converge within ${bound} ms of the last change (at ${round3(this.#lastChangeMs)} ms)`,
         this.clock.now(),
       );
     }
@@ -685,9 +730,15 @@ export class ProtocolSim {
       events: this.events,
       observed: {
         events: { ...this.#observedEvents },
-        checks: Object.fromEntries(this.#checkers.map((c) => [c.name, c.checks])),
+        checks: Object.fromEntries(this.#allCheckers().map((c) => [c.name, c.checks])),
       },
     };
+  }
+
+  /** Every checker of the run that counts its checks (none without checking). */
+  #allCheckers(): { name: string; checks: number }[] {
+    if (this.#checkers.length === 0) return [];
+    return [...this.#checkers, this.#convergence, ...(this.cluster.hasSerf ? [this.#memberStatus] : [])];
   }
 
   #load(now: number): LoadResult {

@@ -77,7 +77,7 @@ export const SCENARIOS: Readonly<Record<ScenarioName, ScenarioSpec>> = {
     durationS: 60,
   },
   random: {
-    summary: 'faults composed at random from the seed (the 200-seed sweep)',
+    summary: 'faults composed at random from the seed (the sweep of npm test and npm run test:sweep)',
     nodes: [4, 24],
     durationS: 60,
   },
@@ -152,7 +152,22 @@ export type Fault =
       gapMsMax: number;
     }
   /** Every link to and from the node loses packets at `lossRate` until `untilMs` (a bad NIC). */
-  | { kind: 'lossy-node'; atMs: number; untilMs: number; node: number; lossRate: number };
+  | { kind: 'lossy-node'; atMs: number; untilMs: number; node: number; lossRate: number }
+  /**
+   * An operator removes a node that crashed for good: `by` (when running then) force-leaves it
+   * (`serf force-leave`, Serf `RemoveFailedNode`), after which every member should hold it left.
+   */
+  | { kind: 'force-leave'; atMs: number; node: number; by: number };
+
+/**
+ * Application traffic on the full stack, timed like the faults. The sender, when not running
+ * at that moment, sends nothing.
+ */
+export type Traffic =
+  /** `node` sends the user event `name` (payload: its own name) to every member. */
+  | { kind: 'user-event'; atMs: number; node: number; name: string }
+  /** `node` queries every member with `name`; each member answers with its own name. */
+  | { kind: 'query'; atMs: number; node: number; name: string };
 
 /** Everything a run is made of. Deterministic in (scenario, seed, overrides). */
 export interface ProtocolSimParams {
@@ -179,11 +194,10 @@ export interface ProtocolSimParams {
    */
   compression: boolean;
   /**
-   * Serf's reconnect loop, which the simulator plays on top of memberlist through `join()`:
-   * every this many ms each node picks, with probability failed/alive, a member it holds as
-   * failed and tries to join it (serf `handleReconnect`, default 30 s). Without it memberlist
-   * never heals a partition that outlived the suspicion timeout: each side forgets the other.
-   * 0 disables it.
+   * The interval of each node's Serf reconnect loop (Serf `ReconnectInterval`, default 30 s):
+   * every this many ms a node picks, with probability failed/alive, a member it holds failed
+   * and push-pulls with it. Without it memberlist never heals a partition that outlived the
+   * suspicion timeout: each side forgets the other.
    */
   reconnectIntervalMs: number;
   /**
@@ -196,6 +210,8 @@ export interface ProtocolSimParams {
   seedDiscovery: boolean;
   /** The faults, by start time. */
   faults: Fault[];
+  /** User events and queries, by time. */
+  traffic: Traffic[];
 }
 
 /** Values that replace the drawn ones. */
@@ -418,6 +434,45 @@ function drawChurn(r: Random, plan: Plan, durationMs: number, initial: number, s
   }
 }
 
+/**
+ * Draws the operators' force-leaves: each node that crashes for good is, with probability
+ * 1/2, force-left 2 to 20 s later by a node up at that moment.
+ */
+function drawForceLeaves(r: Random, plan: Plan, durationMs: number): void {
+  const crashes = plan.faults.filter(
+    (f): f is Extract<Fault, { kind: 'crash' }> => f.kind === 'crash' && f.restartAtMs === null,
+  );
+  for (const c of crashes) {
+    if (!r.chance(0.5)) continue;
+    const at = round3(c.atMs + uniform(r, 2000, 20_000));
+    const by = r.pick(plan.upAt(at).filter((s) => s !== c.node));
+    if (at >= 0.95 * durationMs || by === undefined) continue;
+    plan.add({ kind: 'force-leave', atMs: at, node: c.node, by });
+  }
+}
+
+/** User events sent per second of the safety phase, on average (one every 10 s). */
+const USER_EVENTS_PER_S = 0.1;
+/** Queries sent per second of the safety phase, on average (one every 30 s). */
+const QUERIES_PER_S = 1 / 30;
+
+/** Draws the traffic: user events and queries at random times, each from a node up then. */
+function drawTraffic(r: Random, plan: Plan, durationMs: number): Traffic[] {
+  const out: Traffic[] = [];
+  const draw = (kind: Traffic['kind'], perS: number, prefix: string) => {
+    const mean = (perS * durationMs) / 1000;
+    const count = Math.min(MAX_FAULTS, intIn(r, Math.floor(mean / 2), Math.ceil(1.5 * mean)));
+    for (let i = 0; i < count; i++) {
+      const at = uniform(r, 0.02 * durationMs, 0.95 * durationMs);
+      const node = r.pick(plan.upAt(at));
+      if (node !== undefined) out.push({ kind, atMs: at, node, name: `${prefix}${i}` });
+    }
+  };
+  draw('user-event', USER_EVENTS_PER_S, 'event-');
+  draw('query', QUERIES_PER_S, 'query-');
+  return out.sort((a, b) => a.atMs - b.atMs);
+}
+
 /** Slots used by churn's new joins, beyond the initial nodes. */
 function churnExtraSlots(n: number): number {
   return Math.max(2, Math.ceil(n / 4));
@@ -547,6 +602,12 @@ export function deriveParams(
   return finish([]);
 
   function finish(clockDriftPpm: number[]): ProtocolSimParams {
+    // The Serf layer's parts of the schedule come last, from a fork of their own, so that
+    // adding them left every schedule drawn before unchanged.
+    const t = r.fork();
+    drawForceLeaves(t, plan, durationMs);
+    plan.faults.sort((a, b) => a.atMs - b.atMs);
+    const traffic = drawTraffic(t, plan, durationMs);
     return {
       scenario,
       seed,
@@ -561,6 +622,7 @@ export function deriveParams(
       reconnectIntervalMs: SERF_RECONNECT_INTERVAL_MS,
       seedDiscovery: false,
       faults: plan.faults,
+      traffic,
     };
   }
 }
@@ -598,5 +660,15 @@ export function describeFault(f: Fault): string {
       return `${at}: ${nodeName(f.node)} stalls for ${f.stallMsMin}-${f.stallMsMax} ms every ${f.gapMsMin}-${f.gapMsMax} ms until ${(f.untilMs / 1000).toFixed(3)} s`;
     case 'lossy-node':
       return `${at}: ${nodeName(f.node)} loses ${(f.lossRate * 100).toFixed(1)}% of its packets until ${(f.untilMs / 1000).toFixed(3)} s`;
+    case 'force-leave':
+      return `${at}: ${nodeName(f.by)} force-leaves ${nodeName(f.node)}`;
   }
+}
+
+/** A one-line description of a traffic item. */
+export function describeTraffic(x: Traffic): string {
+  const at = `${(x.atMs / 1000).toFixed(3)} s`;
+  return x.kind === 'user-event'
+    ? `${at}: ${nodeName(x.node)} sends user event ${x.name}`
+    : `${at}: ${nodeName(x.node)} queries ${x.name}`;
 }

@@ -1,27 +1,33 @@
 /**
  * The simulated cluster: one slot per node (a fixed name `n7` and address `10.0.0.8:7946`),
- * each running the real `Memberlist` on a shared `VirtualClock` and `MemoryNetwork`, started,
- * crashed, restarted, made to leave or to join only through the public API (`start`, `join`,
- * `leave`, `shutdown`) and the injected clock, random and transport.
+ * each running the real stack, a `Serf` over its `Memberlist` (intents, reconnects, user
+ * events, queries, tombstones), on a shared `VirtualClock` and `MemoryNetwork`; started,
+ * crashed, restarted, made to leave, force-leave, join, send events and queries only through
+ * the public API (`start`, `join`, `leave`, `forceLeave`, `userEvent`, `query`, `shutdown`)
+ * and the injected clock, random and transport. The `memberlist` stack runs memberlist alone
+ * (benchmarks of the membership layer: no reconnects, so it does not heal long partitions).
  *
- * What it adds on top of memberlist:
+ * What it adds on top:
  * - join retries: a node whose join fails tries again through another running node every
  *   {@link JOIN_RETRY_MS} (an agent's `retry_join`); or, with `params.seedDiscovery`, the real
  *   seed discovery loop on a simulated DNS name listing every running node ({@link SIM_SEED_NAME});
- * - Serf's reconnect loop (see `ProtocolSimParams.reconnectIntervalMs`);
- * - observation: each node's events become {@link TraceEvent}s, and with `isChecking` the
- *   state a node holds is read back after each packet that carried alive, suspect or dead
- *   messages (for the members they named) and after each push-pull merge (every member);
+ * - observation: each node's memberlist and Serf events become {@link TraceEvent}s, and with
+ *   `isChecking` the state a node's memberlist holds is read back after each packet that
+ *   carried alive, suspect or dead messages (for the members they named) and after each
+ *   push-pull merge (every member);
+ * - every query is answered by every node that receives it (with its name);
  * - counters per slot, kept across restarts, for the load figures.
  *
- * Promises: `join` and `leave` resolve through microtasks. The driver drains them (one
- * `setImmediate`) after every event while {@link SimCluster.pendingOps} is above zero, so a
- * continuation always runs at the virtual instant its operation finished: runs stay
+ * Promises: `join`, `leave` and `forceLeave` resolve through microtasks. The driver drains
+ * them (one `setImmediate`) after every event while {@link SimCluster.pendingOps} is above
+ * zero, so a continuation always runs at the virtual instant its operation finished: runs stay
  * reproducible.
  */
+import { Serf } from '../cluster/serf.ts';
+import type { MemberEventType } from '../cluster/types.ts';
 import { MemoryResolver, type Resolver } from '../discovery/resolver.ts';
 import { type DiscoveryTarget, SeedDiscovery } from '../discovery/seed-discovery.ts';
-import { memberlistTarget } from '../discovery/targets.ts';
+import { memberlistTarget, serfTarget } from '../discovery/targets.ts';
 import { Memberlist } from '../membership/memberlist.ts';
 import type { Member } from '../membership/node-state.ts';
 import type { Clock, Timer } from '../runtime/clock.ts';
@@ -31,7 +37,8 @@ import type { VirtualClock } from '../runtime/virtual-clock.ts';
 import type { MemoryNetwork, MemoryTransport } from '../transport/memory.ts';
 import { decodePacket } from '../wire/packet.ts';
 import type { ClusterView, LiveNode } from './checkers/convergence.ts';
-import type { MemberStatus, TraceEvent } from './checkers/trace.ts';
+import type { SerfStatusView } from './checkers/member-status.ts';
+import type { MemberStatus, SerfStatus, TraceEvent } from './checkers/trace.ts';
 import { nodeAddr, nodeName, type ProtocolSimParams } from './scenario.ts';
 import { DriftClock, type PacketTap, SimTransport } from './sim-node.ts';
 
@@ -42,6 +49,23 @@ export const JOIN_RETRY_MS = 2000;
 export const SIM_SEED_NAME = 'seeds.sim';
 /** The TTL of its records, s (CoreDNS's Kubernetes default). */
 export const SIM_SEED_TTL_S = 5;
+
+/** Which layers each node runs. */
+export type SimStack =
+  /** Serf over memberlist: what an agent runs. */
+  | 'serf'
+  /** memberlist alone (no reconnect loop: benchmarks of the membership layer only). */
+  | 'memberlist';
+
+const MEMBER_EVENTS: readonly MemberEventType[] = [
+  'member-join',
+  'member-leave',
+  'member-failed',
+  'member-update',
+  'member-reap',
+];
+
+const utf8 = new TextEncoder();
 
 /** A slot's lifecycle. */
 export type SlotStatus = 'never' | 'running' | 'leaving' | 'down';
@@ -55,7 +79,7 @@ export interface SentCounters {
   bytes: number;
 }
 
-/** memberlist counters summed over every node and restart. */
+/** memberlist and Serf counters summed over every node and restart, and the simulator's own. */
 export interface ProtocolTotals {
   probes: number;
   probeFailures: number;
@@ -67,9 +91,29 @@ export interface ProtocolTotals {
   refutes: number;
   pushPulls: number;
   pushPullFailures: number;
+  /** Joins the simulator asked for (first joins, rejoins and their retries). */
   joinAttempts: number;
   joinFailures: number;
+  /** Serf: reconnect attempts to failed members. */
   reconnectAttempts: number;
+  /** Serf: join intents nodes sent about themselves (joins and refuted leave intents). */
+  joinIntentsSent: number;
+  /** Serf: join and leave intents received by gossip. */
+  intentsReceived: number;
+  /** Serf: failed members back within the flap timeout. */
+  flaps: number;
+  /** Force-leaves the simulator made (an operator's `serf force-leave`). */
+  forceLeaves: number;
+  /** User events the simulator sent. */
+  userEventsSent: number;
+  /** Serf: user events delivered, over every node. */
+  userEventsDelivered: number;
+  /** Queries the simulator sent. */
+  queriesSent: number;
+  /** Serf: queries delivered (their filters matched), over every node. */
+  queriesDelivered: number;
+  /** Serf: responses the querying nodes collected. */
+  queryResponses: number;
 }
 
 /** One node slot. */
@@ -84,6 +128,9 @@ export class SimNode {
   status: SlotStatus = 'never';
   /** Incremented at each start; a callback from an older life is ignored. */
   life = 0;
+  /** The running Serf (the `serf` stack); undefined while down. */
+  serf: Serf | undefined;
+  /** The running memberlist (the Serf's own with the `serf` stack); undefined while down. */
   ml: Memberlist | undefined;
   transport: MemoryTransport | undefined;
   /** This life's seed discovery (with `params.seedDiscovery`, once it was told to join). */
@@ -92,8 +139,6 @@ export class SimNode {
   incarnation = 0;
   /** Highest incarnation refuted to while the current packet was handled (0: none). */
   refutedTo = 0;
-  /** Serf's failed-member list: names we hold dead (not left), by insertion order. */
-  readonly failed = new Set<string>();
   readonly timers: Timer[] = [];
   /** Counters of ended lives. */
   readonly sentBefore: SentCounters = { messages: 0, packets: 0, bytes: 0 };
@@ -136,7 +181,7 @@ export interface SimClusterOptions {
   network: MemoryNetwork;
   /** Forked once per node start, for memberlist's own random. */
   nodeRandom: Random;
-  /** The simulator's own choices (join targets, reconnects). */
+  /** The simulator's own choices (join targets). */
   driverRandom: Random;
   /** Slots whose event loop may stall. */
   slowSlots: ReadonlySet<number>;
@@ -148,9 +193,11 @@ export interface SimClusterOptions {
   afterPacket: () => void;
   /** memberlist's `maxBroadcastQueueDepth` on every node; undefined keeps the default. */
   maxBroadcastQueueDepth?: number | undefined;
+  /** @default 'serf' */
+  stack?: SimStack | undefined;
 }
 
-export class SimCluster implements ClusterView {
+export class SimCluster implements ClusterView, SerfStatusView {
   readonly nodes: SimNode[];
   readonly totals: ProtocolTotals = {
     probes: 0,
@@ -166,6 +213,15 @@ export class SimCluster implements ClusterView {
     joinAttempts: 0,
     joinFailures: 0,
     reconnectAttempts: 0,
+    joinIntentsSent: 0,
+    intentsReceived: 0,
+    flaps: 0,
+    forceLeaves: 0,
+    userEventsSent: 0,
+    userEventsDelivered: 0,
+    queriesSent: 0,
+    queriesDelivered: 0,
+    queryResponses: 0,
   };
   /** join/leave promises not settled yet. */
   pendingOps = 0;
@@ -229,35 +285,71 @@ export class SimCluster implements ClusterView {
     node.life++;
     node.status = 'running';
     node.upSinceMs = this.#now();
-    node.failed.clear();
     node.incarnation = 0;
     const transport = o.network.createTransport(node.addr);
     node.transport = transport;
     const tap = o.isChecking ? this.#tapFor(node) : undefined;
-    const ml = new Memberlist({
-      name: node.name,
-      transport: new SimTransport(transport, node.clock, node.stall, tap),
-      clock: node.clock,
-      random: o.nodeRandom.fork(),
-      profile: o.params.profile,
+    const simTransport = new SimTransport(transport, node.clock, node.stall, tap);
+    const memberlist = {
       enableCompression: o.params.compression,
       maxBroadcastQueueDepth: o.maxBroadcastQueueDepth,
-    });
+    };
+    let ml: Memberlist;
+    if ((o.stack ?? 'serf') === 'serf') {
+      const serf = new Serf({
+        name: node.name,
+        transport: simTransport,
+        clock: node.clock,
+        random: o.nodeRandom.fork(),
+        profile: o.params.profile,
+        memberlist,
+        reconnectIntervalMs: o.params.reconnectIntervalMs,
+      });
+      node.serf = serf;
+      ml = serf.memberlist;
+      this.#listenSerf(node, serf);
+    } else {
+      ml = new Memberlist({
+        name: node.name,
+        transport: simTransport,
+        clock: node.clock,
+        random: o.nodeRandom.fork(),
+        profile: o.params.profile,
+        ...memberlist,
+      });
+    }
     node.ml = ml;
     this.#listen(node, ml);
     this.#emit({ type: 'start', atMs: this.#now(), node: node.name });
-    ml.start();
+    if (node.serf !== undefined) node.serf.start();
+    else ml.start();
     node.incarnation = ml.localNode.incarnation;
-    this.#startReconnectLoop(node);
     return node;
+  }
+
+  #listenSerf(node: SimNode, serf: Serf): void {
+    const observer = node.name;
+    const sink = this.#o.sink;
+    // Every node answers every query it receives, observed or not (the traffic is the same).
+    serf.on('query', (q) => {
+      if (!q.hasResponded && node.clock.now() <= q.deadline) q.respond(utf8.encode(observer));
+    });
+    if (sink === undefined) return;
+    for (const event of MEMBER_EVENTS) {
+      serf.on(event, ({ members }) => {
+        for (const m of members)
+          sink({ type: 'member', atMs: this.#now(), observer, member: m.name, event, status: m.status });
+      });
+    }
+    serf.on('user', ({ name, lTime }) =>
+      sink({ type: 'user-event', atMs: this.#now(), observer, name, lTime }),
+    );
   }
 
   #listen(node: SimNode, ml: Memberlist): void {
     const observer = node.name;
     const sink = this.#o.sink;
     ml.on('leave', ({ member }) => {
-      if (member.status === 'dead') node.failed.add(member.name);
-      else node.failed.delete(member.name);
       sink?.({
         type: 'leave',
         atMs: this.#now(),
@@ -268,7 +360,6 @@ export class SimCluster implements ClusterView {
       });
     });
     ml.on('join', ({ member }) => {
-      node.failed.delete(member.name);
       sink?.({
         type: 'join',
         atMs: this.#now(),
@@ -427,8 +518,11 @@ export class SimCluster implements ClusterView {
     }
     this.totals.joinAttempts++;
     let isJoined = false;
+    const addrs = [nodeAddr(target)];
+    // An agent joins without replaying old user events (serf's -replay off).
+    const joining = node.serf !== undefined ? node.serf.join(addrs, { ignoreOld: true }) : ml.join(addrs);
     void this.#op(
-      ml.join([nodeAddr(target)]).then(() => {
+      joining.then(() => {
         isJoined = true;
       }),
     ).then(() => {
@@ -440,15 +534,18 @@ export class SimCluster implements ClusterView {
     });
   }
 
-  /** The production seed discovery loop for this life of `node`, on the simulated DNS. */
+  /**
+   * The production seed discovery loop for this life of `node`, on the simulated DNS; its
+   * joins are Serf joins on the `serf` stack (as the agent's), memberlist joins otherwise.
+   */
   #startDiscovery(node: SimNode, ml: Memberlist): void {
     if (node.discovery !== undefined) return;
-    const base = memberlistTarget(ml);
+    const base = node.serf !== undefined ? serfTarget(node.serf) : memberlistTarget(ml);
     const target: DiscoveryTarget = {
       localName: node.name,
       localAddresses: () => base.localAddresses(),
       members: () => base.members(),
-      join: (addrs) => this.#track(ml.join(addrs)),
+      join: (addrs) => this.#track(base.join(addrs)),
       peek: (addr) => this.#track(base.peek(addr)),
       onMemberGone: (listener) => base.onMemberGone!(listener),
     };
@@ -469,28 +566,34 @@ export class SimCluster implements ClusterView {
     discovery.start();
   }
 
-  /** Serf's reconnect loop for one life of `node`. */
-  #startReconnectLoop(node: SimNode): void {
-    const interval = this.#o.params.reconnectIntervalMs;
-    if (!(interval > 0)) return;
-    const life = node.life;
-    const random = this.#o.driverRandom;
-    const tick = () => {
-      if (node.life !== life || node.status !== 'running') return;
-      node.timers.push(node.clock.setTimer(interval, tick));
-      const ml = node.ml!;
-      const numFailed = node.failed.size;
-      if (numFailed === 0) return;
-      // serf `reconnect`: probability failed / alive, then a random failed member.
-      const numAlive = Math.max(1, ml.numMembers);
-      if (random.float() > numFailed / numAlive) return;
-      const names = [...node.failed];
-      const target = this.#byName.get(names[random.int(names.length)]!);
-      if (target === undefined) return;
-      this.totals.reconnectAttempts++;
-      void this.#op(ml.join([target.addr]));
-    };
-    node.timers.push(node.clock.setTimer(random.float() * interval, tick));
+  /**
+   * `by` force-leaves `slot` (an operator's `serf force-leave`); false when `by` does not run
+   * the Serf layer now.
+   */
+  forceLeave(by: number, slot: number): boolean {
+    const serf = this.nodes[by]!.serf;
+    if (serf === undefined || this.nodes[by]!.status !== 'running') return false;
+    this.totals.forceLeaves++;
+    const member = this.nodes[slot]!.name;
+    this.#emit({ type: 'force-leave', atMs: this.#now(), by: this.nodes[by]!.name, member });
+    void this.#op(serf.forceLeave(member));
+    return true;
+  }
+
+  /** `slot` sends the user event `name` (payload: its name), if it runs the Serf layer now. */
+  userEvent(slot: number, name: string): void {
+    const node = this.nodes[slot]!;
+    if (node.serf === undefined || node.status !== 'running') return;
+    this.totals.userEventsSent++;
+    node.serf.userEvent(name, node.name);
+  }
+
+  /** `slot` queries every member with `name`, if it runs the Serf layer now; answers are counted by Serf. */
+  query(slot: number, name: string): void {
+    const node = this.nodes[slot]!;
+    if (node.serf === undefined || node.status !== 'running') return;
+    this.totals.queriesSent++;
+    node.serf.query(name, node.name);
   }
 
   /** The node dies without leaving: its transport is gone at once, its timers stop. */
@@ -508,33 +611,35 @@ export class SimCluster implements ClusterView {
     if (ml === undefined || node.status !== 'running') return;
     node.status = 'leaving';
     const life = node.life;
-    void this.#op(ml.leave()).then(() => {
+    void this.#op(node.serf !== undefined ? node.serf.leave() : ml.leave()).then(() => {
       if (node.life === life && node.status === 'leaving') this.#stop(node, 'leave');
     });
   }
 
   #stop(node: SimNode, how: 'crash' | 'leave'): void {
     const ml = node.ml!;
+    const serf = node.serf;
     const sent = node.sent();
     node.sentBefore.messages = sent.messages;
     node.sentBefore.packets = sent.packets;
     node.sentBefore.bytes = sent.bytes;
     node.upMsBefore = node.upMs(this.#now());
-    this.#addTotals(ml);
+    this.#addTotals(node);
     for (const t of node.timers) t.cancel();
     node.timers.length = 0;
     node.discovery?.stop();
     node.discovery = undefined;
     node.status = 'down';
     node.ml = undefined;
+    node.serf = undefined;
     node.transport = undefined;
-    void ml.shutdown();
+    void (serf ?? ml).shutdown();
     this.#dirty.delete(node);
     this.#emit({ type: 'stop', atMs: this.#now(), node: node.name, how });
   }
 
-  #addTotals(ml: Memberlist): void {
-    const s = ml.stats;
+  #addTotals(node: SimNode): void {
+    const s = node.ml!.stats;
     const t = this.totals;
     t.probes += s.probes;
     t.probeFailures += s.probeFailures;
@@ -546,12 +651,21 @@ export class SimCluster implements ClusterView {
     t.refutes += s.refutes;
     t.pushPulls += s.pushPulls;
     t.pushPullFailures += s.pushPullFailures;
+    if (node.serf === undefined) return;
+    const c = node.serf.stats().counters;
+    t.reconnectAttempts += c.reconnectAttempts;
+    t.joinIntentsSent += c.joinIntentsSent;
+    t.intentsReceived += (c.messagesReceived.join ?? 0) + (c.messagesReceived.leave ?? 0);
+    t.flaps += c.flaps;
+    t.userEventsDelivered += c.userEvents;
+    t.queriesDelivered += c.queries;
+    t.queryResponses += c.queryResponses;
   }
 
   /** memberlist counters over every life so far, running nodes included. */
   protocolTotals(): ProtocolTotals {
     const saved = { ...this.totals };
-    for (const n of this.nodes) if (n.ml !== undefined) this.#addTotals(n.ml);
+    for (const n of this.nodes) if (n.ml !== undefined) this.#addTotals(n);
     const out = { ...this.totals };
     Object.assign(this.totals, saved);
     return out;
@@ -584,5 +698,16 @@ export class SimCluster implements ClusterView {
 
   aliveCount(observer: string): number {
     return this.#byName.get(observer)?.ml?.numMembers ?? 0;
+  }
+
+  // ---- SerfStatusView, for the member-status check ----
+
+  /** Whether the nodes run the Serf layer. */
+  get hasSerf(): boolean {
+    return (this.#o.stack ?? 'serf') === 'serf';
+  }
+
+  serfStatusOf(observer: string, member: string): SerfStatus | undefined {
+    return this.#byName.get(observer)?.serf?.member(member)?.status;
   }
 }

@@ -99,17 +99,27 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
 }
 
 /**
- * The observations every sweep must have made, each with what it feeds: trace events by type.
- * Starts and stops are left out (the harness makes them itself).
+ * The observations every sweep must have made, each with what it feeds: trace events by type
+ * (what the checkers were fed; starts and stops are left out, the harness makes them itself)
+ * and Serf counters of things no checker sees directly but the member statuses depend on.
  */
-export const REQUIRED_OBSERVATIONS: readonly { event: keyof ObservedResult['events']; what: string }[] = [
+export const REQUIRED_OBSERVATIONS: readonly (
+  | { event: keyof ObservedResult['events']; what: string }
+  | { counter: keyof ProtocolTotals; what: string }
+)[] = [
   { event: 'suspect', what: 'a suspicion (dead-origin, incarnation)' },
   { event: 'accused', what: 'a node learning it was accused (refute)' },
   { event: 'refute', what: 'a refutation (refute, incarnation)' },
   { event: 'dead', what: 'a dead verdict (dead-origin)' },
-  { event: 'leave', what: 'a member marked dead or left (dead-origin, incarnation)' },
+  { event: 'leave', what: 'a member marked dead or left (dead-origin, incarnation, resurrection)' },
   { event: 'join', what: 'a member joining (incarnation)' },
   { event: 'view', what: 'a state read back after a packet or push-pull (incarnation)' },
+  { event: 'member', what: 'a Serf member event (resurrection)' },
+  { event: 'user-event', what: 'a user event delivered (user-event)' },
+  { event: 'force-leave', what: "an operator's force-leave (member-status)" },
+  { counter: 'intentsReceived', what: 'a join or leave intent received (member-status)' },
+  { counter: 'reconnectAttempts', what: 'a Serf reconnect to a failed member (convergence)' },
+  { counter: 'queryResponses', what: 'a query answered' },
 ];
 
 /**
@@ -119,9 +129,13 @@ export const REQUIRED_OBSERVATIONS: readonly { event: keyof ObservedResult['even
  */
 export function unobserved(r: SweepResult): string[] {
   const out: string[] = [];
-  for (const { event, what } of REQUIRED_OBSERVATIONS) {
-    if (!((r.observed.events[event] ?? 0) > 0))
-      out.push(`no ${event} event in ${r.runs} runs: the sweep never saw ${what}`);
+  for (const o of REQUIRED_OBSERVATIONS) {
+    if ('event' in o) {
+      if (!((r.observed.events[o.event] ?? 0) > 0))
+        out.push(`no ${o.event} event in ${r.runs} runs: the sweep never saw ${o.what}`);
+    } else if (!((r.protocol[o.counter] ?? 0) > 0)) {
+      out.push(`${o.counter} stayed 0 in ${r.runs} runs: the sweep never saw ${o.what}`);
+    }
   }
   for (const [checker, checks] of Object.entries(r.observed.checks)) {
     if (!(checks > 0)) out.push(`the ${checker} checker checked nothing in ${r.runs} runs`);

@@ -167,6 +167,27 @@ describe('Serf members and intents', () => {
     await sim.close();
   });
 
+  it('a member held leaving that never leaves (it never heard the intent) is alive again after the leave bound', async () => {
+    // A stale leave intent its member never hears, so never refutes: here n2 drops every leave
+    // intent; in the simulator, an intent about an earlier life of a restarted member. Serf
+    // keeps such a member leaving for good; we put it back once no leave can still be under way.
+    const sim = new SerfSim(17);
+    const nodes = [sim.add('n0'), sim.add('n1'), sim.add('n2', { messageFilter: (t) => t === 'leave' })];
+    for (const node of nodes.slice(1)) await sim.drive(node.serf.join([nodes[0]!.addr]));
+    await sim.waitFor('all alive', () => allAlive(nodes), 30_000);
+    const log = record(nodes[0]!);
+    await sim.drive(nodes[0]!.serf.forceLeave('n2'));
+    await sim.run(10_000);
+    assert.equal(nodes[0]!.serf.member('n2')?.status, 'leaving');
+    assert.equal(nodes[1]!.serf.member('n2')?.status, 'leaving');
+    assert.equal(nodes[0]!.serf.memberlist.member('n2')?.status, 'alive');
+    const boundMs = 2 * 5000 + 1000 + 6 * 4000; // two broadcast timeouts, the propagate delay, Lifeguard's longest suspicion at 3 nodes
+    const tookMs = await sim.waitFor('n2 alive again everywhere', () => allAlive(nodes), boundMs + 20_000);
+    assert.ok(10_000 + tookMs > boundMs, `back to alive after ${10_000 + tookMs} ms, before the leave bound`);
+    assert.deepEqual(log, [], 'leaving and back is not a member event');
+    await sim.close();
+  });
+
   it('force-leave with prune erases a failed member at once (member-reap)', async () => {
     const sim = new SerfSim(17);
     const nodes = await sim.cluster(4);

@@ -1,7 +1,8 @@
 /**
  * The protocol simulator (src/sim/protocol-sim.ts) and `gossip sim --scenario`:
- * - the randomized sweep: 200 seeds of the `random` scenario, every invariant holding, with
- *   the reproduce command of any seed that fails;
+ * - the randomized sweep: 100 seeds of the `random` scenario on the full stack, every
+ *   invariant holding (with the reproduce command of any seed that fails), and every kind of
+ *   event the checkers need observed (`npm run test:sweep` runs more seeds);
  * - determinism: the same seed prints the same JSON, byte for byte; another seed differs;
  * - every scenario runs and passes on a small cluster;
  * - each checker can fail: a synthetic bad trace gives its reason string;
@@ -18,8 +19,11 @@ import { RealClock, SeededRandom } from '../../src/runtime/index.ts';
 import { type ClusterView, ConvergenceChecker } from '../../src/sim/checkers/convergence.ts';
 import { DeadOriginChecker } from '../../src/sim/checkers/dead-origin.ts';
 import { IncarnationChecker } from '../../src/sim/checkers/incarnation.ts';
+import { MemberStatusChecker, type SerfStatusView } from '../../src/sim/checkers/member-status.ts';
 import { RefuteChecker } from '../../src/sim/checkers/refute.ts';
-import type { MemberStatus, TraceChecker, TraceEvent } from '../../src/sim/checkers/trace.ts';
+import { ResurrectionChecker } from '../../src/sim/checkers/resurrection.ts';
+import type { MemberStatus, SerfStatus, TraceChecker, TraceEvent } from '../../src/sim/checkers/trace.ts';
+import { UserEventChecker } from '../../src/sim/checkers/user-event.ts';
 import { percentile } from '../../src/sim/metrics.ts';
 import { runProtocolSim } from '../../src/sim/protocol-sim.ts';
 import { SCENARIO_NAMES } from '../../src/sim/scenario.ts';
@@ -44,9 +48,13 @@ describe('protocol simulator: randomized sweep', () => {
     const checks = Object.entries(sweep.observed.checks)
       .map(([k, v]) => `${k} ${v}`)
       .join(', ');
+    const p = sweep.protocol;
+    const serf =
+      `${p.intentsReceived} intents received, ${p.reconnectAttempts} reconnects, ${p.forceLeaves} force-leaves, ` +
+      `${p.userEventsDelivered} user events delivered (${p.userEventsSent} sent), ${p.queryResponses} query responses (${p.queriesSent} queries)`;
     console.log(
       `sweep: ${SWEEP_SEEDS} seeds from ${base}, ${(sweep.simulatedMs / 1000).toFixed(0)} s simulated in ${wall.toFixed(1)} s wall\n` +
-        `  observed: ${events}\n  checked: ${checks}`,
+        `  observed: ${events}\n  checked: ${checks}\n  serf: ${serf}`,
     );
     const failures = sweep.failures.map(
       (f) =>
@@ -96,6 +104,10 @@ describe('protocol simulator: scenarios and determinism', () => {
       }
       if (scenario === 'join-storm') assert.ok(r.params.slots > r.params.initialNodes);
       assert.ok(r.load.bytesPerNodePerSecond.mean > 0, scenario);
+      // The full stack: the Serf layer delivered the traffic (each event to its sender too).
+      assert.ok(r.protocol.userEventsSent > 0, scenario);
+      assert.ok(r.protocol.userEventsDelivered > r.protocol.userEventsSent, scenario);
+      assert.ok(r.protocol.intentsReceived > 0, scenario);
     }
   });
 
@@ -300,6 +312,96 @@ describe('invariant checkers fail on bad traces', () => {
     assert.deepEqual(run(make, [accused({ incarnationAfter: 3, refutedTo: null })]), [
       'a learned it was accused at incarnation 3 (its own was 3) but did not refute: its incarnation is 3, no refute event',
     ]);
+  });
+
+  it('user-event: a user event delivered twice to one node (in one life)', () => {
+    const make = (report: (r: string) => void) => new UserEventChecker(report);
+    const delivered = (observer: string, atMs: number, name = 'deploy', lTime = 7): TraceEvent => ({
+      type: 'user-event',
+      atMs,
+      observer,
+      name,
+      lTime,
+    });
+    const good: TraceEvent[] = [
+      delivered('a', 1),
+      delivered('b', 2),
+      delivered('a', 3, 'deploy', 8), // another event of the same name
+      delivered('a', 4, 'rollback', 7), // another name at the same time
+      { type: 'start', atMs: 10, node: 'a' }, // a new process may be given it again
+      delivered('a', 11),
+    ];
+    assert.deepEqual(run(make, good), []);
+    assert.deepEqual(run(make, [delivered('a', 1), delivered('b', 2), delivered('a', 5)]), [
+      'a delivered user event deploy (event time 7) again at 5 ms, first at 1 ms; a user event is delivered at most once per node',
+    ]);
+  });
+
+  it('resurrection: a member that left gracefully brought back before it started again', () => {
+    const make = (report: (r: string) => void) => new ResurrectionChecker(report);
+    const member = (
+      atMs: number,
+      event: Extract<TraceEvent, { type: 'member' }>['event'],
+      status: SerfStatus,
+    ) => ({ type: 'member', atMs, observer: 'a', member: 'c', event, status }) as TraceEvent;
+    const leaves: TraceEvent[] = [
+      { type: 'start', atMs: 0, node: 'c' },
+      { type: 'leave', atMs: 100, observer: 'c', member: 'c', incarnation: 2, status: 'left' },
+      member(101, 'member-leave', 'left'),
+    ];
+    // Back after a restart: fine, also when the news of the old leave arrives after the restart.
+    const restarted: TraceEvent[] = [
+      ...leaves.slice(0, 2),
+      { type: 'start', atMs: 200, node: 'c' },
+      member(201, 'member-leave', 'left'),
+      member(300, 'member-join', 'alive'),
+    ];
+    assert.deepEqual(run(make, restarted), []);
+    // A force-left member (no leave of its own) that comes back is not held to it.
+    const forced: TraceEvent[] = [
+      { type: 'start', atMs: 0, node: 'c' },
+      { type: 'force-leave', atMs: 50, by: 'b', member: 'c' },
+      member(60, 'member-leave', 'left'),
+      member(70, 'member-join', 'alive'),
+    ];
+    assert.deepEqual(run(make, forced), []);
+    // Reaped, then learned afresh: forgotten, not resurrected.
+    assert.deepEqual(
+      run(make, [...leaves, member(150, 'member-reap', 'left'), member(160, 'member-join', 'alive')]),
+      [],
+    );
+    assert.deepEqual(run(make, [...leaves, member(150, 'member-join', 'alive')]), [
+      'a held c as left from 101 ms, then reported member-join (now alive) though c has not started again since it left; a member that left is never resurrected',
+    ]);
+    assert.match(
+      run(make, [...leaves, member(150, 'member-failed', 'failed')])[0]!,
+      /reported member-failed \(now failed\)/,
+    );
+  });
+
+  it('member-status: names who holds a running or departed member at another status', () => {
+    const statuses: Record<string, Record<string, SerfStatus>> = {
+      a: { a: 'alive', b: 'alive', c: 'left', d: 'failed' },
+      b: { a: 'alive', b: 'alive', c: 'left' }, // never knew d (joined after it crashed): fine
+    };
+    const view = (down: string[]): SerfStatusView => ({
+      live: () => [
+        { name: 'a', incarnation: 1 },
+        { name: 'b', incarnation: 1 },
+      ],
+      down: () => down,
+      serfStatusOf: (o, m) => statuses[o]?.[m],
+    });
+    const checker = new MemberStatusChecker();
+    assert.equal(checker.check(view(['c', 'd'])), null);
+    statuses.b!.c = 'failed';
+    assert.equal(checker.check(view(['c', 'd'])), 'b holds c failed, a holds it left (c is down)');
+    statuses.b!.a = 'leaving';
+    statuses.a!.d = 'alive';
+    assert.equal(
+      checker.check(view(['c', 'd']), true),
+      'b holds a leaving (a runs); b holds c failed, a holds it left (c is down); a holds d alive, but d is down',
+    );
   });
 
   it('convergence: names who disagrees about whom', () => {

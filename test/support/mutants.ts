@@ -1,19 +1,22 @@
 /**
  * Mutants: deliberately broken protocol variants, each a bug the simulator's checkers exist to
  * catch. A mutant replaces one decision through the seams of the layer it breaks
- * (`src/membership/seams.ts`), for the nodes a predicate names, until it is removed; the
- * nodes it leaves alone run the production decision. Only tests install them: no option or
+ * (`src/membership/seams.ts`, `src/cluster/seams.ts`), for the nodes a predicate names, until
+ * it is removed; the nodes it leaves alone run the production decision. Only tests install them: no option or
  * CLI flag reaches a seam.
  *
  * Each mutant names the checker that must catch it and a pattern of that checker's reason
  * string; `test/sim/mutants.test.ts` runs the sweep with each installed and asserts both.
  */
+import type { SerfCore } from '../../src/cluster/core.ts';
+import { installSerfSeams, productionSerfSeams } from '../../src/cluster/seams.ts';
 import type { Core } from '../../src/membership/core.ts';
 import { internState } from '../../src/membership/intern.ts';
 import { isDeadOrLeft, type NodeState } from '../../src/membership/node-state.ts';
 import { BroadcastPriority } from '../../src/membership/queue.ts';
 import { installMembershipSeams, productionMembershipSeams } from '../../src/membership/seams.ts';
 import { deadNode, type RefuteReason } from '../../src/membership/transitions.ts';
+import type { MessageLeave } from '../../src/wire/serf.ts';
 
 /** A broken variant of the protocol. */
 export interface Mutant {
@@ -88,6 +91,16 @@ export const MUTANTS = {
           deadNode(core, { incarnation: st.incarnation, node: st.name, from: core.opts.name });
           core.events.emit('dead', { member: core.nodes.member(st.name)!, confirmations: 0 });
         },
+      }),
+  },
+  'drops-leave-intents': {
+    description: 'a node that drops every leave intent it receives (gossiped or in a push-pull)',
+    checker: 'member-status',
+    reason: /holds? (n\d+) failed, .+ holds? it left \(\1 is down\)/,
+    install: (isMutant) =>
+      installSerfSeams({
+        leaveIntentReceived: (core: SerfCore, msg: MessageLeave) =>
+          isMutant(core.name) ? false : productionSerfSeams.leaveIntentReceived(core, msg),
       }),
   },
 } satisfies Record<string, Mutant>;

@@ -53,11 +53,11 @@ const HELP = `Usage: gossip sim --strategy NAME|all --nodes N [options]
 Strategy mode simulates how one message spreads through N nodes, deterministically from a
 seed, and sets each run beside the theory (rounds, messages, coverage).
 
-Scenario mode runs the whole membership protocol (SWIM with Lifeguard, memberlist's code
-paths) on a virtual clock and an in-process network, under faults drawn from the seed,
-with invariant checkers after every event; then heals every fault and checks that all
-running nodes converge. It prints detection times, false positives, convergence time and
-load per node.
+Scenario mode runs the whole stack (Serf over memberlist: SWIM with Lifeguard, intents,
+reconnects, user events, queries) on a virtual clock and an in-process network, under faults
+and traffic drawn from the seed, with invariant checkers after every event; then heals every
+fault and checks that all running nodes converge, in memberlist and in Serf's member
+statuses. It prints detection times, false positives, convergence time and load per node.
 
 Strategies:
   point-to-point  the producer sends to each consumer (n-1 messages, all from one node)

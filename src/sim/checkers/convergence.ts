@@ -38,6 +38,8 @@ export const CONVERGENCE_REASON_MAX_ITEMS = 4;
 
 export class ConvergenceChecker {
   readonly name = 'convergence';
+  /** Times the views were compared (once per poll). */
+  checks = 0;
 
   /**
    * Null when every running node holds the same view (see the file comment), else the reason.
@@ -47,6 +49,7 @@ export class ConvergenceChecker {
   check(view: ClusterView, isDetailed = false): string | null {
     const live = view.live();
     const down = view.down();
+    this.checks++;
     const items: string[] = [];
     let more = 0;
     const add = (s: string): boolean => {

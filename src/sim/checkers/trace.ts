@@ -1,7 +1,8 @@
 /**
  * The trace the protocol simulator feeds its invariant checkers and metrics: what each node's
- * `Memberlist` reported (its typed events), what the simulator read back from it after an
- * event (a member's state), and the ground truth only the simulator knows (which nodes run).
+ * `Memberlist` and `Serf` reported (their typed events), what the simulator read back from a
+ * memberlist after an event (a member's state), and the ground truth only the simulator knows
+ * (which nodes run).
  *
  * Checkers consume nothing else, so a test can hand one a synthetic trace that breaks its
  * invariant and read the reason string it reports (after tigerbeetle's
@@ -10,8 +11,19 @@
  * Times are the simulator's virtual milliseconds; nodes are named (`n7`).
  */
 
-/** A member's state as a node holds it. */
+/** A member's state as a node's memberlist holds it. */
 export type MemberStatus = 'alive' | 'suspect' | 'dead' | 'left';
+
+/** A member's status as a node's Serf layer holds it (`serf members`). */
+export type SerfStatus = 'alive' | 'leaving' | 'left' | 'failed';
+
+/** A Serf member event (Serf `event.go`). */
+export type SerfMemberEvent =
+  | 'member-join'
+  | 'member-leave'
+  | 'member-failed'
+  | 'member-update'
+  | 'member-reap';
 
 /** One observation. */
 export type TraceEvent =
@@ -63,7 +75,20 @@ export type TraceEvent =
       incarnationAfter: number;
       refutedTo: number | null;
       isLeaving: boolean;
-    };
+    }
+  /** `observer`'s Serf layer emitted a member event about `member`, which it now holds at `status`. */
+  | {
+      type: 'member';
+      atMs: number;
+      observer: string;
+      member: string;
+      event: SerfMemberEvent;
+      status: SerfStatus;
+    }
+  /** `by` force-left `member`, which was down (an operator's `serf force-leave`). */
+  | { type: 'force-leave'; atMs: number; by: string; member: string }
+  /** `observer`'s Serf layer delivered user event `name`, sent at event-clock time `lTime`. */
+  | { type: 'user-event'; atMs: number; observer: string; name: string; lTime: number };
 
 /** Every {@link TraceEvent} type, in the order a run's `observed.events` lists them. */
 export const TRACE_EVENT_TYPES = [
@@ -76,6 +101,9 @@ export const TRACE_EVENT_TYPES = [
   'join',
   'refute',
   'accused',
+  'member',
+  'force-leave',
+  'user-event',
 ] as const satisfies readonly TraceEvent['type'][];
 
 /** A trace event's type. */
