@@ -1,7 +1,7 @@
 /**
- * `npm run bench -- members [--nodes 100] [--members 5000]`: what one member entry costs in
- * the heap, the figure that decides how large a cluster the protocol simulator can hold (each
- * of its n nodes keeps an entry for each of the n members: n² entries).
+ * `npm run bench -- members [--nodes 100] [--members 5000] [--sim-nodes 200,600]`: what one
+ * member entry costs in the heap, the figure that decides how large a cluster the protocol
+ * simulator can hold (each of its n nodes keeps an entry for each of the n members: n² entries).
  *
  * `--nodes` real `Memberlist`s on a `VirtualClock` and a `MemoryNetwork` each join through a
  * stand-in seed that answers the push-pull with the same list of `--members` alive members
@@ -16,6 +16,8 @@ import { runInNewContext } from 'node:vm';
 import { Memberlist } from '../src/membership/memberlist.ts';
 import { SeededRandom } from '../src/runtime/random.ts';
 import { VirtualClock } from '../src/runtime/virtual-clock.ts';
+import { ProtocolSim } from '../src/sim/protocol-sim.ts';
+import { SIM_MEMBER_ENTRY_BYTES } from '../src/sim/scenario.ts';
 import { MemoryNetwork } from '../src/transport/memory.ts';
 import type { PushNodeState } from '../src/wire/memberlist.ts';
 import { encodePushPull } from '../src/wire/stream.ts';
@@ -134,4 +136,34 @@ export async function run(args: string[]): Promise<void> {
   console.log(
     `member entries: ${m.nodes} nodes × ${m.members} members = ${m.nodes * m.members} entries, heap +${(m.heapBytes / 1e6).toFixed(1)} MB, ${m.bytesPerEntry.toFixed(0)} B per entry`,
   );
+  const i = args.indexOf('--sim-nodes');
+  const [small, large] = (i >= 0 ? args[i + 1]! : '200,600').split(',').map(Number) as [number, number];
+  const a = await simHeapBytes(small);
+  const b = await simHeapBytes(large);
+  const marginal = (b - a) / (large * large - small * small);
+  console.log(
+    `protocol simulator (memberlist + Serf, warm start): ${small} nodes +${(a / 1e6).toFixed(1)} MB, ` +
+      `${large} nodes +${(b / 1e6).toFixed(1)} MB: ${marginal.toFixed(0)} B per member entry at the margin; ` +
+      `gossip sim's heap warning assumes ${SIM_MEMBER_ENTRY_BYTES} B (SIM_MEMBER_ENTRY_BYTES)`,
+  );
+}
+
+/** Heap growth of a warm-started protocol simulation of `nodes` nodes (every node holds all). */
+async function simHeapBytes(nodes: number): Promise<number> {
+  collectGarbage();
+  const before = process.memoryUsage().heapUsed;
+  const sim = new ProtocolSim({
+    scenario: 'crash',
+    seed: 1,
+    nodes,
+    isObserving: false,
+    maxBroadcastQueueDepth: 64,
+    adjustParams: (p) => ({ ...p, faults: [] }),
+  });
+  await sim.warmStart();
+  collectGarbage();
+  const heap = process.memoryUsage().heapUsed - before;
+  const held = sim.cluster.nodes.reduce((n, x) => n + (x.ml?.allMembers().length ?? 0), 0);
+  if (held !== nodes * nodes) throw new Error(`${held} member entries held, expected ${nodes * nodes}`);
+  return heap;
 }

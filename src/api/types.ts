@@ -8,7 +8,7 @@
  * 1. add its request and answer types here and an entry to {@link Endpoints} (and its name to
  *    {@link ENDPOINTS}; a type check fails until both agree);
  * 2. register it in `src/agent/http.ts` with `on('METHOD /v1/path', handler)`, which types the
- *    handler's answer by this entry (`test/agent/api-types.test.ts` checks every entry is served);
+ *    handler's answer by this entry (`test/api/client.test.ts` checks every entry is served);
  * 3. add a method to {@link GossipClient} and a row to `docs/http-api.md`.
  *
  * This module is types and constants only: no imports, no Node or DOM types, so the browser

@@ -1,6 +1,6 @@
 /**
  * The formulas of memberlist's `util.go`, ported from its code (not its comments) and pinned by
- * memberlist's own table tests in test/membership/math.test.ts.
+ * memberlist's own table tests in test/membership/units.test.ts.
  */
 
 /** Clusters up to this size push-pull at the base interval (memberlist `pushPullScaleThreshold`). */

@@ -31,6 +31,14 @@ export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
 /** Most nodes a protocol simulation accepts (memory is O(n²): every node holds every member). */
 export const PROTOCOL_SIM_MAX_NODES = 10_000;
+/**
+ * Heap one member entry costs in a protocol simulation (memberlist's and Serf's tables; n
+ * nodes hold n² entries), for `gossip sim`'s warning that a cluster will not fit the heap.
+ * `npm run bench -- members` measures it and prints it beside this figure: 113 B per entry
+ * (marginal, 200 → 600 nodes, warm start) in December 2026; rounded up, as the warning is a
+ * floor.
+ */
+export const SIM_MEMBER_ENTRY_BYTES = 150;
 /** Longest safety phase accepted, in seconds of virtual time. */
 export const PROTOCOL_SIM_MAX_DURATION_S = 24 * 3600;
 /** Most faults one schedule holds (a bound on the derivation loops). */

@@ -29,6 +29,7 @@ import {
   SCENARIO_NAMES,
   SCENARIOS,
   type ScenarioName,
+  SIM_MEMBER_ENTRY_BYTES,
 } from '../../sim/scenario.ts';
 import {
   nodeRoundsOf,
@@ -564,9 +565,6 @@ function scenarioProgress(io: CommandIo, isEnabled: boolean): ((p: ProtocolSimPr
   );
 }
 
-/** Heap one member entry costs in the simulator (measured by `npm run bench -- sim`: ≈ 740 B). */
-const MEMBER_ENTRY_BYTES = 750;
-
 /** Scenario mode: seed and parameters first, then the run, the record, the plot. */
 async function runScenarioMode(flags: ScenarioModeFlags, io: CommandIo): Promise<number> {
   const isTty = process.stderr.isTTY === true;
@@ -584,12 +582,12 @@ async function runScenarioMode(flags: ScenarioModeFlags, io: CommandIo): Promise
   io.stderr(`seed ${flags.seed}\n`);
   for (const line of describeParams(params)) io.stderr(`${line}\n`);
   io.stderr(`reproduce: ${reproduce}\n`);
-  const needBytes = MEMBER_ENTRY_BYTES * params.slots * params.slots;
+  const needBytes = SIM_MEMBER_ENTRY_BYTES * params.slots * params.slots;
   const heapLimit = getHeapStatistics().heap_size_limit;
   if (needBytes > 0.8 * heapLimit) {
     io.stderr(
       `warning: ${params.slots} nodes need ≈ ${(needBytes / 1e9).toFixed(1)} GB of heap (every node holds every member, ` +
-        `≈ ${MEMBER_ENTRY_BYTES} B each) and this process has ${(heapLimit / 1e9).toFixed(1)} GB; ` +
+        `≈ ${SIM_MEMBER_ENTRY_BYTES} B each) and this process has ${(heapLimit / 1e9).toFixed(1)} GB; ` +
         'raise it with NODE_OPTIONS=--max-old-space-size=MB or use fewer nodes\n',
     );
   }
