@@ -73,6 +73,26 @@ export class SizeLimitError extends GossipError {
   }
 }
 
+/**
+ * A write to the replicated state would cross one of its limits (`limit` names the option:
+ * `maxValueBytes`, `maxKeyBytes`, `maxKeysPerNode`, `maxBytesPerNode`). Nothing was written or sent.
+ */
+export class StateLimitError extends GossipError {
+  override name = 'StateLimitError';
+  readonly limit: string;
+  /** What the write would have made it. */
+  readonly value: number;
+  /** The limit's value. */
+  readonly max: number;
+
+  constructor(limit: string, what: string, value: number, max: number) {
+    super('state-limit', `${what} would be ${value}, over ${limit} (${max}); nothing was written`);
+    this.limit = limit;
+    this.value = value;
+    this.max = max;
+  }
+}
+
 /** The component is not in a state that allows the call (not started, shut down, left). */
 export class StateError extends GossipError {
   override name = 'StateError';

@@ -13,14 +13,35 @@
  * check; here the static limit is enforced at every insertion, so a burst cannot overshoot it.
  */
 import type { TransmitLimitedQueue } from '../membership/queue.ts';
+import type { Addr } from '../transport/transport.ts';
 import type { SerfCore } from './core.ts';
 
-/** Broadcasts for one packet: intents, then queries, then events, within `limit` bytes. */
-export function getBroadcasts(core: SerfCore, overhead: number, limit: number): Uint8Array[] {
+/**
+ * Broadcasts for one packet to `to`: intents, then queries, then events, within `limit` bytes;
+ * then what extensions hand out for `to` in the space left (see `extension.ts`).
+ */
+export function getBroadcasts(core: SerfCore, overhead: number, limit: number, to: Addr): Uint8Array[] {
   const out: Uint8Array[] = [];
   let used = 0;
   for (const queue of [core.intentQueue, core.queryQueue, core.eventQueue]) {
     const msgs = queue.getBroadcasts(overhead, limit - used);
+    for (const m of msgs) {
+      used += overhead + m.length;
+      out.push(m);
+    }
+  }
+  for (const ext of core.extensions.values()) {
+    if (ext.getBroadcasts === undefined || limit - used <= overhead) continue;
+    let msgs: Uint8Array[];
+    try {
+      msgs = ext.getBroadcasts(overhead, limit - used, to);
+    } catch (e) {
+      core.log.error('serf: an extension threw handing out broadcasts; ignoring it', {
+        extension: ext.capability,
+        error: String(e),
+      });
+      continue;
+    }
     for (const m of msgs) {
       used += overhead + m.length;
       out.push(m);

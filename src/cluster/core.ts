@@ -21,6 +21,7 @@ import type { Keyring } from '../wire/crypto.ts';
 import { ipToString } from '../wire/ip.ts';
 import type { Coordinate, SerfMessageTypeName } from '../wire/serf.ts';
 import { CoordinateClient } from './coordinate.ts';
+import type { SerfExtension } from './extension.ts';
 import { LamportClock, type LamportTime } from './lamport.ts';
 import type { SerfOptions } from './options.ts';
 import type { Query, QueryResponse } from './query.ts';
@@ -51,6 +52,8 @@ export interface MemberState {
   addr: Uint8Array;
   port: number;
   tags: Record<string, string>;
+  /** What it advertises after its tags (see `extension.ts`); empty for a Serf agent. */
+  capabilities: Record<string, number>;
   status: MemberStatus;
   /** Member-clock time of the newest intent applied to this member. */
   statusLTime: LamportTime;
@@ -188,6 +191,10 @@ export class SerfCore {
   readonly pendingQueries = new Map<string, QueryResponse>();
 
   tags: Record<string, string>;
+  /** Extensions by the message type they own (registered before start). */
+  readonly extensions = new Map<number, SerfExtension>();
+  /** Our capabilities, advertised after our tags: one per extension. */
+  readonly capabilities: Record<string, number> = {};
   state: SerfState = 'created';
   /** Set while a `join({ ignoreOld: true })` is in progress (Serf `eventJoinIgnore`). */
   eventJoinIgnore = false;

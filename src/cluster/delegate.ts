@@ -28,6 +28,7 @@ import {
 import { getBroadcasts } from './broadcasts.ts';
 import type { SerfCore } from './core.ts';
 import { eventRingForPushPull, handleUserEvent, replayRemoteEvents } from './events.ts';
+import { EXTENSION_MESSAGE_TYPE_MIN } from './extension.ts';
 import { handleNodeJoinIntent } from './members.ts';
 import { forwardRelay, handleQuery, handleQueryResponse } from './query.ts';
 import { serfSeams } from './seams.ts';
@@ -41,37 +42,51 @@ const TYPE_NAMES = Object.fromEntries(Object.entries(SerfMessageType).map(([k, v
 /** The smallest Serf protocol that puts a tag map (rather than the bare role) in the metadata. */
 const TAGS_MIN_PROTOCOL = 3;
 
-/** Encoded size of `tags` as metadata (for the error message when it is too big). */
-function encodedTagsSize(tags: Readonly<Record<string, string>>): number {
+/** Encoded size of `tags` and `capabilities` as metadata (for the error message when it is too big). */
+function encodedTagsSize(
+  tags: Readonly<Record<string, string>>,
+  capabilities: Readonly<Record<string, number>>,
+): number {
   const w = new MsgpackWriter(64);
   w.byte(0xff);
   const keys = Object.keys(tags);
   w.mapHeader(keys.length);
   for (const k of keys) w.str(k).str(tags[k]!);
+  const caps = Object.keys(capabilities);
+  if (caps.length > 0) {
+    w.mapHeader(caps.length);
+    for (const c of caps) w.str(c).int(capabilities[c]!);
+  }
   return w.length;
 }
 
 /**
  * Our node metadata for `tags` (Serf `encodeTags`): `ff | msgpack map` from protocol 3, the
- * bare `role` tag before.
+ * bare `role` tag before; then our extensions' `capabilities` (protocol 3 and later only; see
+ * `extension.ts`), which Serf does not see.
  * @throws SizeLimitError when it exceeds memberlist's 512-byte metadata limit.
  */
-export function tagsToMeta(tags: Readonly<Record<string, string>>, protocolVersion: number): Uint8Array {
+export function tagsToMeta(
+  tags: Readonly<Record<string, string>>,
+  protocolVersion: number,
+  capabilities: Readonly<Record<string, number>> = {},
+): Uint8Array {
   if (protocolVersion < TAGS_MIN_PROTOCOL) {
     const role = utf8.encode(tags.role ?? '');
     if (role.length > META_MAX_BYTES) throw new SizeLimitError('the role tag', role.length, META_MAX_BYTES);
     return role;
   }
-  const size = encodedTagsSize(tags);
+  const size = encodedTagsSize(tags, capabilities);
   if (size > META_MAX_BYTES) {
+    const capBytes = size - encodedTagsSize(tags, {});
     throw new SizeLimitError(
       'encoded tags',
       size,
       META_MAX_BYTES,
-      'node metadata is limited to 512 bytes (memberlist MetaMaxSize); use fewer or shorter tags',
+      `node metadata is limited to 512 bytes (memberlist MetaMaxSize)${capBytes > 0 ? `, of which ${capBytes} advertise this node's capabilities` : ''}; use fewer or shorter tags`,
     );
   }
-  return encodeTags(tags);
+  return encodeTags(tags, capabilities);
 }
 
 /** Hooks the Serf class gives the delegate. */
@@ -83,9 +98,9 @@ export interface DelegateHooks {
 /** The memberlist delegate of a Serf node. */
 export function serfDelegate(core: SerfCore, hooks: DelegateHooks): MemberlistDelegate {
   return {
-    nodeMeta: () => tagsToMeta(core.tags, core.opts.protocolVersion),
+    nodeMeta: () => tagsToMeta(core.tags, core.opts.protocolVersion, core.capabilities),
     notifyMessage: (payload, from) => handleSerfMessage(core, payload, from),
-    getBroadcasts: (overhead, limit) => getBroadcasts(core, overhead, limit),
+    getBroadcasts: (overhead, limit, to) => getBroadcasts(core, overhead, limit, to),
     localState: () => localState(core),
     mergeRemoteState: (state, join) => mergeRemoteState(core, state, join),
     notifyConflict: (existing, other) => hooks.onConflict(existing, other),
@@ -123,6 +138,10 @@ function notifyPingComplete(core: SerfCore, peer: MlMember, rttMs: number, paylo
 /** One inbound Serf message (Serf `NotifyMsg`); accepted intents, events and queries are re-gossiped. */
 export function handleSerfMessage(core: SerfCore, payload: Uint8Array, from: Addr): void {
   if (payload.length === 0) return;
+  if (payload[0]! >= EXTENSION_MESSAGE_TYPE_MIN) {
+    handleExtensionMessage(core, payload, from);
+    return;
+  }
   const typeName = TYPE_NAMES[payload[0]!];
   if (typeName !== undefined && core.messageFilter?.(typeName)) return;
   core.count(core.stats.messagesReceived, typeName ?? `type-${payload[0]}`);
@@ -160,6 +179,24 @@ export function handleSerfMessage(core: SerfCore, payload: Uint8Array, from: Add
   }
   // Re-gossip the exact bytes received (the buffer may be reused by the caller).
   if (rebroadcast) queue.queue(payload.slice());
+}
+
+/** A message for an extension (see `extension.ts`): handed to the one that owns its type byte. */
+function handleExtensionMessage(core: SerfCore, payload: Uint8Array, from: Addr): void {
+  const ext = core.extensions.get(payload[0]!);
+  if (ext === undefined) {
+    core.drop('unknown-type', `no extension owns message type ${payload[0]}`, { from });
+    return;
+  }
+  core.count(core.stats.messagesReceived, ext.capability);
+  try {
+    ext.handleMessage(payload, from);
+  } catch (e) {
+    core.log.error('serf: an extension threw on a message; ignoring it', {
+      extension: ext.capability,
+      error: String(e),
+    });
+  }
 }
 
 /** Serf's push-pull state (Serf `LocalState`). */

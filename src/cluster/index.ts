@@ -32,6 +32,12 @@ export {
 } from './core.ts';
 export { tagsToMeta } from './delegate.ts';
 export {
+  CAPABILITY_NAME_MAX_CHARS,
+  EXTENSION_MESSAGE_TYPE_MIN,
+  type ExtensionContext,
+  type SerfExtension,
+} from './extension.ts';
+export {
   compileGoRegexp,
   GO_REGEXP_CACHE_SIZE,
   GO_REGEXP_MAX_LENGTH,

@@ -28,7 +28,13 @@
 import { suspicionTimeoutMs } from '../membership/math.ts';
 import type { Member as MlMember } from '../membership/node-state.ts';
 import { ipFromString } from '../wire/ip.ts';
-import { decodeTags, encodeSerfMessage, type MessageJoin, type MessageLeave } from '../wire/serf.ts';
+import {
+  decodeCapabilities,
+  decodeTags,
+  encodeSerfMessage,
+  type MessageJoin,
+  type MessageLeave,
+} from '../wire/serf.ts';
 import {
   MAX_MEMBERS,
   MAX_RECENT_INTENTS,
@@ -104,6 +110,7 @@ export function handleNodeJoin(core: SerfCore, n: MlMember): void {
       addr: addrOf(n),
       port: n.port,
       tags: tagsOf(core, n),
+      capabilities: decodeCapabilities(n.meta),
       status: 'alive',
       statusLTime: 0,
       leaveTime: 0,
@@ -127,6 +134,7 @@ export function handleNodeJoin(core: SerfCore, n: MlMember): void {
     member.addr = addrOf(n);
     member.port = n.port;
     member.tags = tagsOf(core, n);
+    member.capabilities = decodeCapabilities(n.meta);
   }
   member.vsn = vsnOf(n);
   if (oldStatus === 'failed' || oldStatus === 'left') {
@@ -178,6 +186,7 @@ export function handleNodeUpdate(core: SerfCore, n: MlMember): void {
   member.addr = addrOf(n);
   member.port = n.port;
   member.tags = tagsOf(core, n);
+  member.capabilities = decodeCapabilities(n.meta);
   member.vsn = vsnOf(n);
   core.log.info('serf: member updated', { node: member.name });
   emitMember(core, 'member-update', member);

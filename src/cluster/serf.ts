@@ -31,6 +31,7 @@ import { type Random, SeededRandom } from '../runtime/random.ts';
 import { secureSeed } from '../runtime/seed.ts';
 import type { Transport } from '../transport/transport.ts';
 import type { Keyring } from '../wire/crypto.ts';
+import { encryptionOverhead } from '../wire/crypto.ts';
 import type { Coordinate } from '../wire/serf.ts';
 import { encodeSerfMessage, type MessageLeave, type SerfMessageTypeName } from '../wire/serf.ts';
 import { checkQueues } from './broadcasts.ts';
@@ -38,6 +39,12 @@ import { distanceSeconds } from './coordinate.ts';
 import { SerfCore, type SerfState, type SerfStats, toSerfMember } from './core.ts';
 import { serfDelegate, tagsToMeta } from './delegate.ts';
 import { sendUserEvent } from './events.ts';
+import {
+  CAPABILITY_NAME_MAX_CHARS,
+  EXTENSION_MESSAGE_TYPE_MIN,
+  type ExtensionContext,
+  type SerfExtension,
+} from './extension.ts';
 import { handleInternalQuery, resolveNodeConflict } from './internal-query.ts';
 import { KeyManager } from './keymanager.ts';
 import type { LamportTime } from './lamport.ts';
@@ -54,6 +61,12 @@ import {
 import { resolveSerfOptions, type SerfOptions } from './options.ts';
 import { defaultQueryTimeoutMs, type QueryParams, type QueryResponse, startQuery } from './query.ts';
 import type { SerfEvents, SerfMember } from './types.ts';
+
+/**
+ * Bytes of a packet an extension's message cannot use: memberlist's user-message type byte, the
+ * CRC header (type byte + 4), and room for a compound header and compression's header.
+ */
+const EXTENSION_PACKET_FRAMING_BYTES = 32;
 
 /** The memberlist protocol every Serf protocol version maps to (Serf `ProtocolVersionMap`). */
 const MEMBERLIST_PROTOCOL_FOR_SERF = 2;
@@ -320,6 +333,77 @@ export class Serf {
     core.every(o.reapIntervalMs, () => reap(core));
     core.every(o.reconnectIntervalMs, () => this.#reconnect());
     core.every(o.queueCheckIntervalMs, () => checkQueues(core));
+    for (const ext of core.extensions.values()) this.#callExtension(ext, 'start', () => ext.start?.());
+  }
+
+  /**
+   * Registers a layer that speaks messages of its own to the members that advertise its
+   * capability (see `extension.ts`); before `start()` only, since the capability goes into the
+   * node metadata we announce. Returns what the extension needs to run.
+   * @throws StateError after start; ConfigError for a bad capability or a type already owned;
+   *   SizeLimitError when our tags plus the capability no longer fit the 512-byte metadata.
+   */
+  registerExtension(ext: SerfExtension): ExtensionContext {
+    const core = this.#core;
+    if (core.state !== 'created') throw new StateError('extensions are registered before start()');
+    if (core.opts.protocolVersion < 3) {
+      throw new ConfigError(
+        'protocolVersion',
+        `extensions advertise themselves after the tag map, which Serf protocol 3 introduced; this node speaks ${core.opts.protocolVersion}`,
+      );
+    }
+    const t = ext.messageType;
+    if (!Number.isInteger(t) || t < EXTENSION_MESSAGE_TYPE_MIN || t > 255) {
+      throw new ConfigError(
+        'messageType',
+        `an extension's message type must be an integer in [${EXTENSION_MESSAGE_TYPE_MIN}, 255], got ${t}`,
+      );
+    }
+    if (core.extensions.has(t)) throw new ConfigError('messageType', `message type ${t} is already owned`);
+    const name = ext.capability;
+    if (typeof name !== 'string' || name.length === 0 || name.length > CAPABILITY_NAME_MAX_CHARS) {
+      throw new ConfigError(
+        'capability',
+        `a capability is a name of 1 to ${CAPABILITY_NAME_MAX_CHARS} characters`,
+      );
+    }
+    if (name in core.capabilities)
+      throw new ConfigError('capability', `capability "${name}" is already registered`);
+    const version = ext.capabilityVersion;
+    if (!Number.isInteger(version) || version < 0 || version >= 2 ** 31) {
+      throw new ConfigError('capabilityVersion', `an integer in [0, 2^31) is expected, got ${version}`);
+    }
+    tagsToMeta(core.tags, core.opts.protocolVersion, { ...core.capabilities, [name]: version });
+    core.capabilities[name] = version;
+    core.extensions.set(t, ext);
+    const ml = this.#ml;
+    const mlOpts = ml.options;
+    let packetPayloadBytes = mlOpts.udpBufferBytes - EXTENSION_PACKET_FRAMING_BYTES;
+    if (core.keyring !== undefined)
+      packetPayloadBytes -= encryptionOverhead(mlOpts.protocolVersion < 2 ? 0 : 1);
+    return {
+      name: core.name,
+      clock: core.clock,
+      random: core.random.fork(),
+      logger: core.log,
+      packetPayloadBytes,
+      sendPacket: (to, payload) => {
+        if (core.isRunning) ml.sendBestEffort(to, payload);
+      },
+      sendStream: (to, payload) => ml.sendReliable(to, payload),
+      capabilities: (member) => core.members.get(member)?.capabilities,
+    };
+  }
+
+  #callExtension(ext: SerfExtension, what: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.#core.log.error(`serf: an extension threw in ${what}; ignoring it`, {
+        extension: ext.capability,
+        error: String(e),
+      });
+    }
   }
 
   #assertAlive(what: string): void {
@@ -491,6 +575,7 @@ export class Serf {
     if (core.state === 'shutdown') return;
     if (core.state !== 'left') core.log.warn('serf: shutdown without a leave');
     core.state = 'shutdown';
+    for (const ext of core.extensions.values()) this.#callExtension(ext, 'stop', () => ext.stop?.());
     for (const t of core.timers) t.cancel();
     core.timers.clear();
     for (const q of [...core.pendingQueries.values()]) q.close();
@@ -506,7 +591,7 @@ export class Serf {
   async setTags(tags: Readonly<Record<string, string>>, options: SerfSignalOptions = {}): Promise<void> {
     this.#assertAlive('set tags');
     const next = { ...tags };
-    tagsToMeta(next, this.#core.opts.protocolVersion);
+    tagsToMeta(next, this.#core.opts.protocolVersion, this.#core.capabilities);
     this.#core.tags = next;
     await this.#ml.updateNode({
       timeoutMs: this.#core.opts.broadcastTimeoutMs,

@@ -315,8 +315,8 @@ export class Core {
     this.queue.queue(encodeMessage(msg), { name: node, priority, finished });
   }
 
-  /** memberlist's queue first, then the delegate's, within `limit` bytes. */
-  getBroadcasts(overhead: number, limit: number): Uint8Array[] {
+  /** memberlist's queue first, then the delegate's, within `limit` bytes, for a packet to `to`. */
+  getBroadcasts(overhead: number, limit: number, to: Addr): Uint8Array[] {
     const msgs = this.queue.getBroadcasts(overhead, limit);
     if (this.delegate.getBroadcasts) {
       let used = 0;
@@ -326,7 +326,7 @@ export class Core {
       // more byte of overhead per message.
       if (avail > overhead + USER_MSG_OVERHEAD) {
         const extra = this.callHook('getBroadcasts', () =>
-          this.delegate.getBroadcasts!(overhead + USER_MSG_OVERHEAD, avail),
+          this.delegate.getBroadcasts!(overhead + USER_MSG_OVERHEAD, avail, to),
         );
         if (extra) for (const m of extra) msgs.push(encodeMessage({ type: 'user', payload: m }));
       }
@@ -374,7 +374,7 @@ export class Core {
     const encoded = encodeMessage(msg);
     let avail = this.opts.udpBufferBytes - encoded.length - COMPOUND_HEADER_OVERHEAD - this.labelOverhead;
     if (this.encrypting) avail -= encryptionOverhead(this.encryptionVersion);
-    const extra = this.getBroadcasts(COMPOUND_PART_OVERHEAD, avail);
+    const extra = this.getBroadcasts(COMPOUND_PART_OVERHEAD, avail, to);
     const parts = [encoded, ...extra];
     this.countSent(parts);
     this.sendRaw(to, parts.length === 1 ? encoded : encodeCompound(parts), false);

@@ -27,9 +27,12 @@ export interface MemberlistDelegate {
    * Broadcasts to piggyback after memberlist's own, each costing `overhead` extra bytes, within
    * `limit` bytes in total. Each returned message counts as one transmission for the delegate.
    * Return the raw payloads: memberlist frames each as a user message (`08 | payload`), and
-   * `overhead` already includes that type byte.
+   * `overhead` already includes that type byte. `to` is the address the packet goes to (a gossip
+   * target, or the peer a probe, ack or nack is for), so that a delegate can keep broadcasts
+   * that only some members understand away from the others (memberlist's hook has no such
+   * argument; it is ours).
    */
-  getBroadcasts?(overhead: number, limit: number): Uint8Array[];
+  getBroadcasts?(overhead: number, limit: number, to: Addr): Uint8Array[];
 
   /** The delegate's state for a push-pull (`join` tells whether it is a join). */
   localState?(join: boolean): Uint8Array;

@@ -22,8 +22,10 @@ export function gossip(core: Core): void {
   let bytesAvail = core.opts.udpBufferBytes - COMPOUND_HEADER_OVERHEAD - core.labelOverhead;
   if (core.encrypting) bytesAvail -= encryptionOverhead(core.encryptionVersion);
   for (const node of targets) {
-    const msgs = core.getBroadcasts(COMPOUND_PART_OVERHEAD, bytesAvail);
-    if (msgs.length === 0) return;
+    // What is handed out may depend on the target (a delegate can keep some broadcasts for
+    // members that understand them), so an empty hand-out ends nothing: the next target is asked.
+    const msgs = core.getBroadcasts(COMPOUND_PART_OVERHEAD, bytesAvail, node.address);
+    if (msgs.length === 0) continue;
     core.sendToNode(node.address, msgs);
   }
 }

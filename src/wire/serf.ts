@@ -350,13 +350,27 @@ export const TAG_MAGIC_BYTE = 0xff;
  * written sorted, so equal tag sets give equal bytes (Go's order is random; receivers that
  * compare bytes then see no spurious update). Throws a RangeError naming the limit when the
  * result exceeds {@link META_MAX_BYTES}.
+ *
+ * `capabilities` (ours, not Serf's) follow the tag map as a second msgpack map of name →
+ * version: how our nodes recognise each other (see `src/cluster/extension.ts`). Serf decodes
+ * the tags with a stream decoder that reads one value and ignores what follows (`decodeTags`
+ * in serf.go), so it never sees them; our own {@link decodeTags} ignores them too. They count
+ * towards the 512-byte limit.
  */
-export function encodeTags(tags: Readonly<Record<string, string>>): Uint8Array {
+export function encodeTags(
+  tags: Readonly<Record<string, string>>,
+  capabilities?: Readonly<Record<string, number>>,
+): Uint8Array {
   const w = new MsgpackWriter(64);
   w.byte(TAG_MAGIC_BYTE);
   const keys = Object.keys(tags).sort();
   w.mapHeader(keys.length);
   for (const k of keys) w.str(k).str(tags[k]!);
+  const caps = capabilities ? Object.keys(capabilities).sort() : [];
+  if (caps.length > 0) {
+    w.mapHeader(caps.length);
+    for (const c of caps) w.str(c).int(capabilities![c]!);
+  }
   if (w.length > META_MAX_BYTES) {
     throw new RangeError(
       `encoded tags are ${w.length} bytes, over the ${META_MAX_BYTES}-byte node metadata limit (memberlist MetaMaxSize)`,
@@ -367,7 +381,8 @@ export function encodeTags(tags: Readonly<Record<string, string>>): Uint8Array {
 
 /**
  * Decodes tags from node metadata. Metadata not starting with `ff` is the pre-protocol-3 form:
- * the whole of it is the `role` tag (empty metadata gives no tags).
+ * the whole of it is the `role` tag (empty metadata gives no tags). Bytes after the tag map
+ * (our capabilities) are not tags and are ignored, as Serf ignores them.
  */
 export function decodeTags(meta: Uint8Array): DecodeResult<Record<string, string>> {
   if (meta.length === 0) return ok({});
@@ -379,6 +394,28 @@ export function decodeTags(meta: Uint8Array): DecodeResult<Record<string, string
     for (let i = 0; i < n; i++) entries.push([r.string(), r.tryNil() ? '' : r.string()]);
     return Object.fromEntries(entries);
   });
+}
+
+/**
+ * The capabilities a node advertises after its tag map (see {@link encodeTags}): name →
+ * version. Metadata without them (every Serf agent's) gives an empty map; so does metadata
+ * whose trailer does not decode (never an error: a stranger's metadata is not ours to judge).
+ */
+export function decodeCapabilities(meta: Uint8Array): Record<string, number> {
+  if (meta.length === 0 || meta[0] !== TAG_MAGIC_BYTE) return {};
+  const r = catchDecode(() => {
+    const reader = new MsgpackReader(meta, 1);
+    reader.skip();
+    const caps: Record<string, number> = {};
+    if (reader.remaining === 0) return caps;
+    const n = reader.mapHeader();
+    for (let i = 0; i < n; i++) {
+      const name = reader.string();
+      caps[name] = reader.integer();
+    }
+    return caps;
+  });
+  return r.ok ? r.value : {};
 }
 
 // ---------------------------------------------------------------------------------------------
