@@ -100,23 +100,35 @@ function swapIn(core: StateCore, copy: NodeCopy, next: MapData): void {
   core.emit(events);
 }
 
-/** One node delta from a peer. */
-export function acceptNodeDelta(core: StateCore, d: NodeDelta): void {
+/**
+ * A map's horizon: no delete at or below it can be missing from it. Its max; for a map being
+ * rebuilt from scratch, possibly higher: the collection point of the map it is rebuilt from
+ * (a key deleted at or below it was already absent from that map).
+ */
+export function horizonOf(data: MapData): number {
+  return Math.max(data.max, data.gc);
+}
+
+/** One node delta from a peer. Returns whether our map of its node moved forward. */
+export function acceptNodeDelta(core: StateCore, d: NodeDelta): boolean {
   if (d.node === core.name) {
     refute(core, d.gen, d.max);
-    return;
+    return false;
   }
   const copy = copyFor(core, d.node, d.gen);
-  if (copy === undefined) return;
+  if (copy === undefined) return false;
   noteKnown(copy, d.gen, d.max);
   const t = copy.target;
   if (d.reset) {
-    if (d.gen < t.gen || (d.gen === t.gen && d.to <= t.max)) {
+    // From scratch: for a newer generation, past our max, or when we are behind the sender's
+    // collection point (the run it would otherwise send could miss a delete).
+    const isWanted = d.gen > t.gen || (d.gen === t.gen && (d.to > t.max || horizonOf(t) < d.gc));
+    if (!isWanted) {
       core.drop(
         'stale-delta',
         `a reset of ${d.node} at (${d.gen}, ${d.to}) is not ahead of (${t.gen}, ${t.max})`,
       );
-      return;
+      return false;
     }
     core.stats.resetsReceived++;
     const fresh = new MapData(d.gen, 0, d.gc);
@@ -126,13 +138,13 @@ export function acceptNodeDelta(core: StateCore, d: NodeDelta): void {
   } else {
     if (d.gen !== t.gen) {
       core.drop('stale-delta', `a delta of ${d.node} for generation ${d.gen}; we hold ${t.gen}`);
-      return;
+      return false;
     }
     if (d.from > t.max) {
       core.drop('delta-gap', `a delta of ${d.node} from ${d.from}; we hold up to ${t.max}`);
-      return;
+      return false;
     }
-    if (d.to <= t.max) return;
+    if (d.to <= t.max) return false;
     if (t === copy.live) {
       const events: StateChange[] = [];
       applyRun(core, copy, t, d.changes, d.to, events);
@@ -145,6 +157,7 @@ export function acceptNodeDelta(core: StateCore, d: NodeDelta): void {
   core.touch(copy);
   drainPending(core, copy);
   afterProgress(core, copy);
+  return true;
 }
 
 /** Applies one gossiped change at `max + 1` of the map `copy` builds on. */

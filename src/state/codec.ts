@@ -14,9 +14,10 @@
  * | 4 | delta | `[from, more, [nodeDelta...]]` |
  *
  * Sync items: `[0, depth, index, hashHi, hashLo, count]` a **range** of the digest tree (see
- * digest.ts) as the sender holds it; `[1, depth, index, [node, gen, max, ...]]` a **leaf**: every
- * node map the sender holds in that range; `[2, node, gen, max]` a **want**: the sender holds
- * `node` at (gen, max) (gen 0: not at all) and wants what is newer.
+ * digest.ts) as the sender holds it; `[1, depth, index, [node, gen, max, floor, ...]]` a **leaf**:
+ * every node map the sender holds in that range; `[2, node, gen, max, floor]` a **want**: the
+ * sender holds `node` at (gen, max) (gen 0: not at all) and wants what is newer. See
+ * {@link NodeSummary} for `floor`.
  *
  * A node delta: `[node, gen, gc, from, to, max, reset, [key, version, value | nil, flags, ttlMs, ...]]`:
  * the entries with versions in (from, to] the sender holds, in version order (versions missing
@@ -73,11 +74,16 @@ export interface NoticeMessage {
   readonly version: number;
 }
 
-/** A node's map as summarised in a digest: its generation and gap-free high-water version. */
+/**
+ * A node's map as summarised in a digest: its generation, gap-free high-water version, and
+ * `floor`: 0, or while the map is being rebuilt from scratch, the collection point of the map
+ * it is rebuilt from (no delete at or below it can be missing: see sync.ts).
+ */
 export interface NodeSummary {
   readonly node: string;
   readonly gen: number;
   readonly max: number;
+  readonly floor: number;
 }
 
 export type SyncItem =
@@ -95,7 +101,7 @@ export type SyncItem =
       readonly index: number;
       readonly nodes: readonly NodeSummary[];
     }
-  | { readonly type: 'want'; readonly node: string; readonly gen: number; readonly max: number };
+  | ({ readonly type: 'want' } & NodeSummary);
 
 export interface SyncMessage {
   readonly from: string;
@@ -232,7 +238,7 @@ export function syncItemSize(item: SyncItem): number {
         uintSize(item.count)
       );
     case 'leaf': {
-      let n = 1 + 1 + uintSize(item.depth) + uintSize(item.index) + arrayHeaderSize(item.nodes.length * 3);
+      let n = 1 + 1 + uintSize(item.depth) + uintSize(item.index) + arrayHeaderSize(item.nodes.length * 4);
       for (const s of item.nodes) n += summarySize(s);
       return n;
     }
@@ -242,8 +248,8 @@ export function syncItemSize(item: SyncItem): number {
 }
 
 /** Encoded length of a node summary (three flat fields). */
-export function summarySize(s: { node: string; gen: number; max: number }): number {
-  return rawSize(utf8Length(s.node)) + uintSize(s.gen) + uintSize(s.max);
+export function summarySize(s: NodeSummary): number {
+  return rawSize(utf8Length(s.node)) + uintSize(s.gen) + uintSize(s.max) + uintSize(s.floor);
 }
 
 /** Bytes of a sync message around its items: type, kind, headers, sender name. */
@@ -270,11 +276,11 @@ export function encodeSync(m: SyncMessage): Uint8Array {
           .int(1)
           .int(item.depth)
           .int(item.index)
-          .arrayHeader(item.nodes.length * 3);
-        for (const s of item.nodes) w.str(s.node).int(s.gen).int(s.max);
+          .arrayHeader(item.nodes.length * 4);
+        for (const s of item.nodes) w.str(s.node).int(s.gen).int(s.max).int(s.floor);
         break;
       case 'want':
-        w.arrayHeader(4).int(2).str(item.node).int(item.gen).int(item.max);
+        w.arrayHeader(5).int(2).str(item.node).int(item.gen).int(item.max).int(item.floor);
         break;
     }
   }
@@ -452,6 +458,10 @@ function body(r: MsgpackReader, kind: number): StateMessage {
   throw new DecodeAbort('unknown-type', `unknown state message kind ${kind}`);
 }
 
+function summary(r: MsgpackReader): NodeSummary {
+  return { node: name(r, 'node'), gen: uint(r, 'generation'), max: uint(r, 'max'), floor: uint(r, 'floor') };
+}
+
 function syncItem(r: MsgpackReader): SyncItem {
   const n = r.arrayHeader();
   const t = uint(r, 'item type');
@@ -469,16 +479,15 @@ function syncItem(r: MsgpackReader): SyncItem {
       if (n !== 4) throw new DecodeAbort('bad-value', `leaf item: ${n} fields`);
       const depth = uint(r, 'depth');
       const index = uint32(r, 'index');
-      const fields = count(r, 'leaf', MAX_LEAF_NODES * 3);
-      if (fields % 3 !== 0) throw new DecodeAbort('bad-value', `leaf: ${fields} fields, not a multiple of 3`);
+      const fields = count(r, 'leaf', MAX_LEAF_NODES * 4);
+      if (fields % 4 !== 0) throw new DecodeAbort('bad-value', `leaf: ${fields} fields, not a multiple of 4`);
       const nodes: NodeSummary[] = [];
-      for (let i = 0; i < fields / 3; i++)
-        nodes.push({ node: name(r, 'node'), gen: uint(r, 'generation'), max: uint(r, 'max') });
+      for (let i = 0; i < fields / 4; i++) nodes.push(summary(r));
       return { type: 'leaf', depth, index, nodes };
     }
     case 2: {
-      if (n !== 4) throw new DecodeAbort('bad-value', `want item: ${n} fields`);
-      return { type: 'want', node: name(r, 'node'), gen: uint(r, 'generation'), max: uint(r, 'max') };
+      if (n !== 5) throw new DecodeAbort('bad-value', `want item: ${n} fields`);
+      return { type: 'want', ...summary(r) };
     }
   }
   throw new DecodeAbort('unknown-type', `unknown sync item type ${t}`);

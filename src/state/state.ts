@@ -251,6 +251,15 @@ export class ReplicatedState {
     return out.sort();
   }
 
+  /**
+   * Where our copy of `node`'s map stands: its generation and the version up to which it
+   * holds every change (gap-free), or undefined when we hold none.
+   */
+  mapVersion(node: string): { generation: number; version: number } | undefined {
+    const copy = this.#core.copies.get(node);
+    return copy === undefined ? undefined : { generation: copy.live.gen, version: copy.live.max };
+  }
+
   /** The nodes whose maps we hold (ours included), sorted. */
   nodes(): string[] {
     return [...this.#core.copies.keys()].sort();

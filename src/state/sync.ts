@@ -58,7 +58,7 @@ function rangeItem(core: StateCore, depth: number, index: number): SyncItem {
 
 function summaryOf(copy: NodeCopy): NodeSummary {
   const t = copy.target;
-  return { node: copy.node, gen: t.gen, max: t.max };
+  return { node: copy.node, gen: t.gen, max: t.max, floor: copy.staging === undefined ? 0 : copy.staging.gc };
 }
 
 function leafItem(core: StateCore, depth: number, index: number): SyncItem {
@@ -82,8 +82,7 @@ export function antiEntropyRound(core: StateCore, peer?: Peer): void {
 
 /** Asks `peer` for what is newer than our map of `copy`'s node. */
 export function sendWant(core: StateCore, copy: NodeCopy, peer: Peer): void {
-  const s = summaryOf(copy);
-  sendSync(core, peer, [{ type: 'want', node: s.node, gen: s.gen, max: s.max }]);
+  sendSync(core, peer, [{ type: 'want', ...summaryOf(copy) }]);
 }
 
 /** Sends `items` (as many as fit one packet, in order) to `peer`. */
@@ -101,8 +100,8 @@ function sendSync(core: StateCore, peer: Peer, items: readonly SyncItem[]): void
   core.sendPacket(peer, encodeSync({ from: core.name, items: taken }));
 }
 
-/** What a peer holds of a node we owe it changes of: (gen, max), or null when it holds nothing. */
-type Owed = Map<string, { gen: number; max: number } | null>;
+/** What a peer holds of a node we owe it changes of, or null when it holds nothing. */
+type Owed = Map<string, NodeSummary | null>;
 
 /** A sync message from a peer. */
 export function handleSync(core: StateCore, m: SyncMessage): void {
@@ -142,7 +141,7 @@ export function handleSync(core: StateCore, m: SyncMessage): void {
         compareLeaf(core, item.depth, item.index, item.nodes, owed, wants);
         break;
       case 'want':
-        noteWant(core, item.node, item.gen, item.max, owed);
+        noteWant(core, item, owed);
         break;
     }
   }
@@ -172,7 +171,7 @@ function compareLeaf(
       owed.set(copy.node, th);
     } else if (isAhead(th.gen, th.max, mine.gen, mine.max)) {
       if (copy === core.self) refute(core, th.gen, th.max);
-      else wants.push({ type: 'want', node: copy.node, gen: mine.gen, max: mine.max });
+      else wants.push({ type: 'want', ...mine });
     }
   }
   for (const th of theirs.values()) {
@@ -183,18 +182,18 @@ function compareLeaf(
     // A map they hold and we do not: want it, if it is one we would accept (a member of ours,
     // in the range it was listed under).
     if (!inRange(nameHashes(th.node)[0], depth, index) || !core.peers.has(th.node)) continue;
-    wants.push({ type: 'want', node: th.node, gen: 0, max: 0 });
+    wants.push({ type: 'want', node: th.node, gen: 0, max: 0, floor: 0 });
   }
 }
 
-/** A peer holds `node` at (gen, max) (gen 0: not at all) and wants what is newer. */
-function noteWant(core: StateCore, node: string, gen: number, max: number, owed: Owed): void {
-  if (node === core.name) refute(core, gen, max);
-  const copy = core.copies.get(node);
+/** A peer holds a map at `theirs` (gen 0: not at all) and wants what is newer. */
+function noteWant(core: StateCore, theirs: NodeSummary, owed: Owed): void {
+  if (theirs.node === core.name) refute(core, theirs.gen, theirs.max);
+  const copy = core.copies.get(theirs.node);
   if (copy === undefined) return;
   const mine = summaryOf(copy);
-  if (gen === 0) owed.set(node, null);
-  else if (isAhead(mine.gen, mine.max, gen, max)) owed.set(node, { gen, max });
+  if (theirs.gen === 0) owed.set(theirs.node, null);
+  else if (isAhead(mine.gen, mine.max, theirs.gen, theirs.max)) owed.set(theirs.node, theirs);
 }
 
 /** One map's share of a delta under construction. */
@@ -217,7 +216,10 @@ function sendDeltas(core: StateCore, peer: Peer, owed: Owed): void {
     // A map being replaced is not served: what we would send is not what our digest says.
     if (copy === undefined || copy.staging !== undefined) continue;
     const live = copy.live;
-    const reset = theirs === null || theirs.gen < live.gen || theirs.max < live.gc;
+    // A run from the peer's max misses the deletes whose tombstones we collected (at or below
+    // our gc): safe only when the peer's map cannot hold a value one of them deleted, i.e. when
+    // its horizon (its max, or the floor of a rebuild from scratch) is at or past our gc.
+    const reset = theirs === null || theirs.gen < live.gen || Math.max(theirs.max, theirs.floor) < live.gc;
     if (!reset && (theirs.gen > live.gen || theirs.max >= live.max)) continue;
     const from = reset ? 0 : theirs!.max;
     const changes = live.changesAfter(from);
@@ -302,11 +304,14 @@ function sendDeltas(core: StateCore, peer: Peer, owed: Owed): void {
 /** A delta from a peer. */
 export function handleDelta(core: StateCore, m: DeltaMessage): void {
   core.stats.deltasReceived += m.nodes.length;
+  let progressed = false;
   for (const d of m.nodes) {
     core.stats.deltaEntriesReceived += d.changes.length;
-    acceptNodeDelta(core, d);
+    if (acceptNodeDelta(core, d)) progressed = true;
   }
-  if (!m.more) return;
+  // The budget cut the delta short: the next exchange at once, but only after progress (a
+  // delta we could not use would otherwise come back at once, for ever).
+  if (!m.more || !progressed) return;
   const peer = core.peers.get(m.from);
   if (peer !== undefined) antiEntropyRound(core, peer);
 }

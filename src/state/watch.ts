@@ -9,9 +9,10 @@
  * that window replays what came after it (and no snapshot); an older or foreign token starts
  * over with a snapshot.
  *
- * Each watch buffers at most `maxWatchBacklog` events for a consumer that does not keep up;
- * past that the watch ends with a {@link WatchOverflowError} carrying the last token it
- * delivered, so the consumer resumes without losing anything (or gets a snapshot).
+ * Each watch buffers at most `maxWatchBacklog` live events for a consumer that does not keep
+ * up (a replay, bounded by the log, comes on top); past that the watch ends with a
+ * {@link WatchOverflowError} carrying the last token it delivered, so the consumer resumes
+ * without losing anything (or gets a snapshot).
  *
  * Changes are delivered synchronously into each watch's buffer, in the order the state
  * applied them: per node, in version order.
@@ -78,6 +79,11 @@ class Watch implements AsyncIterableIterator<WatchEvent> {
 
   get backlog(): number {
     return this.#buffer.length - this.#head;
+  }
+
+  /** Queues events without the backlog bound (a replay: bounded by the change log). */
+  preload(events: WatchEvent[]): void {
+    for (const e of events) this.#buffer.push(e);
   }
 
   push(event: WatchEvent): void {
@@ -214,10 +220,11 @@ export class WatchHub {
     if (replay === undefined) {
       w.push({ type: 'snapshot', entries: snapshot(), token: this.token });
     } else {
-      for (const r of replay) {
-        if (matches(r.change, options.prefix, options.node))
-          w.push(withToken(r.change, `${this.epoch}.${r.seq}`));
-      }
+      w.preload(
+        replay
+          .filter((r) => matches(r.change, options.prefix, options.node))
+          .map((r) => withToken(r.change, `${this.epoch}.${r.seq}`)),
+      );
     }
     this.#watches.add(w);
     return w;

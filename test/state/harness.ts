@@ -2,9 +2,10 @@
  * A simulated cluster of Serf nodes with replicated state, on one `MemoryNetwork` and one
  * `VirtualClock` (time moves when the test says so), seeded.
  */
-import { allAlive, SerfSim, type SimNode } from '../cluster/harness.ts';
+
 import type { SerfInit } from '../../src/cluster/index.ts';
 import { ReplicatedState, type ReplicatedStateInit } from '../../src/state/index.ts';
+import { allAlive, SerfSim, type SimNode } from '../cluster/harness.ts';
 
 export interface StateNode extends SimNode {
   state: ReplicatedState;
