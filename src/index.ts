@@ -8,6 +8,7 @@
  * - transport: `UdpTcpTransport` (real sockets) and `MemoryNetwork` (in-process, with faults);
  * - membership: `Memberlist`, the SWIM/Lifeguard failure detector and dissemination;
  * - cluster: `Serf`, with tags, user events, queries and key rotation;
+ * - state: `ReplicatedState`, each node's versioned key/value map, known on every node of ours;
  * - broadcast: the strategy family the simulator compares;
  * - api (also `gossip/client`): `GossipClient` and the types of the agent's HTTP API.
  *
@@ -29,6 +30,7 @@ export * from './health/index.ts';
 export { type LogFields, type Logger, safeLogger, silentLogger } from './log.ts';
 export * from './membership/index.ts';
 export * from './runtime/index.ts';
+export * from './state/index.ts';
 export * from './transport/index.ts';
 export {
   MEMBERLIST_PROTOCOL_CURRENT,

@@ -37,6 +37,13 @@ export type _joinTakesSignal = Assert<
   Equals<Parameters<Memberlist['join']>[1], gossip.SignalOptions | undefined>
 >;
 export type _serfLeave = Assert<Equals<ReturnType<Serf['leave']>, Promise<void>>>;
+// The replicated state: local synchronous writes, async-iterator watches, typed limits.
+export type _stateSet = Assert<Equals<ReturnType<gossip.ReplicatedState['set']>, gossip.WriteResult>>;
+export type _stateWatch = Assert<
+  Equals<ReturnType<gossip.ReplicatedState['watch']>, AsyncIterableIterator<gossip.WatchEvent>>
+>;
+export type _watchTypes = Assert<Equals<gossip.WatchEvent['type'], 'snapshot' | 'set' | 'delete'>>;
+export type _stateLimit = Assert<Equals<gossip.StateLimitError['limit'], string>>;
 // The injected edges are interfaces a user can implement.
 export type _clock = Assert<Equals<keyof Clock, 'now' | 'setTimer'>>;
 export type _transportHasPackets = Assert<
