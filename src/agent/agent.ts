@@ -124,6 +124,13 @@ export class Agent implements AgentApi {
     const ml = serf.memberlist;
     this.metrics = new AgentMetrics({
       memberlist: () => ml.stats,
+      transportDropped: () => {
+        const t = transport.stats;
+        return {
+          'transport-streams-full': t.inboundStreamsRejected,
+          'transport-not-ready': t.inboundStreamsDroppedBeforeAttach + t.packetsDroppedBeforeAttach,
+        };
+      },
       membersByStatus: () => {
         const out: Record<string, number> = { alive: 0, leaving: 0, left: 0, failed: 0 };
         for (const m of serf.members()) out[m.status] = (out[m.status] ?? 0) + 1;

@@ -8,6 +8,8 @@ import type { MemberlistStats } from '../membership/core.ts';
 
 export interface MetricsSources {
   memberlist: () => Readonly<MemberlistStats>;
+  /** Input the transport dropped before the protocol saw it, by reason (added to the drops). */
+  transportDropped?: () => Record<string, number>;
   membersByStatus: () => Record<string, number>;
   swimStatusCounts: () => Record<string, number>;
   healthScore: () => number;
@@ -155,7 +157,7 @@ export class AgentMetrics {
       'Input dropped, by reason (malformed, auth-failed, bad-crc, too-large, ...).',
       ['reason'],
       () =>
-        Object.entries(ml().dropped).map(
+        Object.entries({ ...ml().dropped, ...src.transportDropped?.() }).map(
           ([reason, n]) => [{ reason }, n] as [Record<string, string>, number],
         ),
     );

@@ -125,6 +125,30 @@ export const MAX_PUSH_PULL_REQUESTS = 128;
 /** Bytes a user-message frame adds to a delegate broadcast: its type byte (memberlist `userMsgOverhead`). */
 const USER_MSG_OVERHEAD = 1;
 
+/**
+ * The most inbound streams open at once from one source IP; a further one is closed at once and
+ * counted as `streams-per-source`. Well above what one peer needs (a push-pull, a fallback
+ * probe, a reliable message), and below the transport's total (512), so that one address
+ * cannot take every slot with connections that send nothing.
+ */
+export const MAX_INBOUND_STREAMS_PER_SOURCE = 32;
+
+/**
+ * The most memory all inbound streams may hold while their messages are still arriving: their
+ * buffers (allocated size), plus {@link DECODED_NODE_STATE_BYTES} per node state an unfinished plain push-pull has
+ * decoded so far. A chunk beyond it ends its stream, counted as `stream-memory`. Room for three
+ * compressed push-pulls at memberlist's 20 MiB limit, or one plain push-pull of a full member
+ * table (`maxMembers`), and a bound on what slow or hostile senders can make us hold.
+ */
+export const MAX_INBOUND_STREAM_BUFFER_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Heap a decoded push-pull node state takes, as charged against
+ * {@link MAX_INBOUND_STREAM_BUFFER_BYTES}: about 880 bytes were measured on Node 20 (a 95-byte
+ * encoded state: its object, name, address, metadata and version vector), rounded up.
+ */
+export const DECODED_NODE_STATE_BYTES = 1024;
+
 /** The most outstanding ack handlers (probes and indirect probes in flight). */
 export const MAX_ACK_HANDLERS = 4096;
 
@@ -163,6 +187,12 @@ export class Core {
   readonly lag: LagMonitor;
   /** Admission: the budget of never-seen names per source (admission.ts). */
   readonly newNameLimiter: SourceRateLimiter;
+  /** Inbound push-pulls taken per source IP (`maxPushPullsPerSourcePerSecond`). */
+  readonly pushPullLimiter: SourceRateLimiter;
+  /** Inbound streams open, by source IP (at most {@link MAX_INBOUND_STREAMS_PER_SOURCE} each). */
+  readonly inboundStreamsBySource = new Map<string, number>();
+  /** Bytes inbound streams hold (at most {@link MAX_INBOUND_STREAM_BUFFER_BYTES}). */
+  inboundStreamBytes = 0;
   /** Admission: names already logged for an incompatible version. */
   readonly incompatibleLogged = new BoundedNameSet(MAX_LOGGED_INCOMPATIBLE_NAMES);
   /** Our version vector (see {@link vsn}), which claims are checked against. */
@@ -208,6 +238,7 @@ export class Core {
     this.outLabel = this.opts.labelSendUnlabeled ? new Uint8Array(0) : label;
     this.newNameLimiter = new SourceRateLimiter(this.opts.maxNewNamesPerSourcePerSecond);
     this.versionVector = this.vsn();
+    this.pushPullLimiter = new SourceRateLimiter(this.opts.maxPushPullsPerSourcePerSecond);
     this.events.onListenerError = (e, event) =>
       this.log.error('an event listener threw', { event: String(event), error: String(e) });
   }

@@ -182,6 +182,14 @@ export interface MemberlistOptions extends MemberlistTuning {
    * @default 65536
    */
   maxMembers: number;
+  /**
+   * Inbound push-pulls answered per source IP and second (a token bucket holding one second's
+   * worth); beyond it the exchange is refused with an error reply and counted as
+   * `push-pull-rate`. A peer needs one per join and one per `pushPullIntervalMs`; raise it when
+   * many nodes share one address (many nodes on one host's loopback).
+   * @default 32
+   */
+  maxPushPullsPerSourcePerSecond: number;
 }
 
 /** memberlist `DefaultLANConfig`. */
@@ -271,6 +279,7 @@ export function defaultOptions(name: string, profile: ProfileName = 'lan'): Memb
     maxBroadcastQueueDepth: 4096,
     maxNewNamesPerSourcePerSecond: 128,
     maxMembers: 65_536,
+    maxPushPullsPerSourcePerSecond: 32,
   };
 }
 
@@ -312,6 +321,7 @@ const CHECKS: Check[] = [
   ['joinAnnounceMax', nonNegativeInt, 'a whole number >= 0'],
   ['maxBroadcastQueueDepth', positiveInt, 'a whole number >= 1, e.g. 4096'],
   ['maxNewNamesPerSourcePerSecond', positiveInt, 'a whole number >= 1, e.g. 128'],
+  ['maxPushPullsPerSourcePerSecond', positiveInt, 'a whole number >= 1, e.g. 32'],
   ['maxMembers', (v) => Number.isInteger(v) && v >= 2, 'a whole number >= 2, e.g. 65536'],
 ];
 

@@ -28,10 +28,17 @@ import {
   encodePushPull,
   encodeStreamMessage,
   encodeStreamUserMessage,
+  newStreamDecodeProgress,
   type StreamMessage,
 } from '../wire/stream.ts';
-import { versionIncompatibility } from './admission.ts';
-import { type Core, MAX_PUSH_PULL_REQUESTS } from './core.ts';
+import { sourceOf, versionIncompatibility } from './admission.ts';
+import {
+  type Core,
+  DECODED_NODE_STATE_BYTES,
+  MAX_INBOUND_STREAM_BUFFER_BYTES,
+  MAX_INBOUND_STREAMS_PER_SOURCE,
+  MAX_PUSH_PULL_REQUESTS,
+} from './core.ts';
 import { STATUS_BY_CODE, toMember, toPushNodeState } from './node-state.ts';
 import { admitVersions, mergeState } from './transitions.ts';
 
@@ -69,6 +76,11 @@ class ByteBuffer {
 
   view(): Uint8Array {
     return this.#buf.subarray(0, this.length);
+  }
+
+  /** Bytes held: the allocation, which is up to twice the length while growing. */
+  get capacity(): number {
+    return this.#buf.length;
   }
 }
 
@@ -176,19 +188,53 @@ export function handleStream(core: Core, stream: Stream): void {
     return;
   }
   const from = stream.remote;
+  const source = sourceOf(from);
+  const open = core.inboundStreamsBySource.get(source) ?? 0;
+  if (open >= MAX_INBOUND_STREAMS_PER_SOURCE) {
+    core.drop(
+      'streams-per-source',
+      from,
+      `over ${MAX_INBOUND_STREAMS_PER_SOURCE} streams open from ${source}`,
+    );
+    stream.destroy();
+    return;
+  }
+  core.inboundStreamsBySource.set(source, open + 1);
   const buf = new ByteBuffer();
+  const progress = newStreamDecodeProgress();
   let done = false;
   /** The label header the dialer sent (once read), and where its first message starts. */
   let label: Uint8Array | undefined;
   let offset = 0;
+  let released = false;
+  /** What this stream holds against the budget: its buffer and the node states decoded so far. */
+  let held = 0;
+  const account = (): boolean => {
+    const now = buf.capacity + progress.states.length * DECODED_NODE_STATE_BYTES;
+    core.inboundStreamBytes += now - held;
+    held = now;
+    return core.inboundStreamBytes <= MAX_INBOUND_STREAM_BUFFER_BYTES;
+  };
+  /** Gives back this stream's share of the per-source and buffered-bytes budgets, once. */
+  const release = () => {
+    if (released) return;
+    released = true;
+    core.inboundStreamBytes -= held;
+    held = 0;
+    const n = (core.inboundStreamsBySource.get(source) ?? 1) - 1;
+    if (n <= 0) core.inboundStreamsBySource.delete(source);
+    else core.inboundStreamsBySource.set(source, n);
+  };
   const deadline = core.clock.setTimer(core.opts.tcpTimeoutMs, () => {
     if (done) return;
     done = true;
+    release();
     core.drop('stream-timeout', from, `no complete message within ${core.opts.tcpTimeoutMs} ms`);
     stream.destroy(new TimeoutError('stream exchange timed out'));
   });
   const end = () => {
     done = true;
+    release();
     deadline.cancel();
     stream.close();
   };
@@ -222,7 +268,7 @@ export function handleStream(core: Core, stream: Stream): void {
       label = header.value.label;
       offset = header.value.offset;
     }
-    const res = decodeStreamMessage(buf.view().subarray(offset), decodeOptions(core, label));
+    const res = decodeStreamMessage(buf.view().subarray(offset), { ...decodeOptions(core, label), progress });
     if (res.status === 'incomplete') {
       if (complete) fail('truncated', 'the stream closed before a complete message', false);
       return;
@@ -236,12 +282,21 @@ export function handleStream(core: Core, stream: Stream): void {
   };
   stream.setHandlers({
     data(chunk) {
+      if (done) return;
       buf.append(chunk);
+      if (!account()) {
+        fail('stream-memory', `inbound streams hold over ${MAX_INBOUND_STREAM_BUFFER_BYTES} bytes`, false);
+        return;
+      }
       tryDecode(false);
+      if (!done && !account()) {
+        fail('stream-memory', `inbound streams hold over ${MAX_INBOUND_STREAM_BUFFER_BYTES} bytes`, false);
+      }
     },
     close() {
       if (!done) tryDecode(true);
       done = true;
+      release();
       deadline.cancel();
     },
   });
@@ -252,6 +307,12 @@ function serve(core: Core, stream: Stream, msg: StreamMessage, from: Addr, label
     case 'pushPull': {
       if (core.pushPullInbound >= MAX_PUSH_PULL_REQUESTS) {
         core.drop('too-many-push-pulls', from, `over ${MAX_PUSH_PULL_REQUESTS} concurrent push-pulls`);
+        return;
+      }
+      if (!core.pushPullLimiter.take(sourceOf(from), core.clock.now())) {
+        const detail = `over ${core.opts.maxPushPullsPerSourcePerSecond} push-pulls a second from ${sourceOf(from)}; try again later`;
+        core.drop('push-pull-rate', from, detail);
+        stream.write(frame(core, encodeErrResp(detail), label));
         return;
       }
       const started = core.clock.now();
@@ -351,6 +412,7 @@ export function exchange(
     }
     stream = dial.stream;
     const buf = new ByteBuffer();
+    const progress = newStreamDecodeProgress();
     const tryDecode = (complete: boolean) => {
       if (settled) return;
       if (buf.length > MAX_PUSH_STATE_BYTES + STREAM_FRAMING_SLACK_BYTES) {
@@ -360,7 +422,7 @@ export function exchange(
         });
         return;
       }
-      const res = decodeStreamMessage(buf.view(), decodeOptions(core, core.outLabel));
+      const res = decodeStreamMessage(buf.view(), { ...decodeOptions(core, core.outLabel), progress });
       if (res.status === 'incomplete') {
         if (complete)
           settle({

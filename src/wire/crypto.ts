@@ -89,7 +89,16 @@ export type KeyringErrorCode =
   /** `removeKey` named the primary key (Serf refuses this). */
   | 'remove-primary'
   /** Encryption was asked of a keyring that has no key. */
-  | 'empty-keyring';
+  | 'empty-keyring'
+  /** `addKey` on a keyring that holds {@link KEYRING_MAX_KEYS} keys already. */
+  | 'too-many-keys';
+
+/**
+ * Most keys a keyring holds. Every received packet is tried with each key in turn, so the
+ * count bounds the work an undecryptable packet costs (memberlist sets no limit; rotation
+ * needs two or three).
+ */
+export const KEYRING_MAX_KEYS = 16;
 
 /** Error thrown by keyring management (never by the decrypt hot path). `code` is stable. */
 export class KeyringError extends Error {
@@ -247,11 +256,17 @@ export class Keyring {
    * Installs `key` at the end of the ring; the first key ever added becomes primary. Adding an
    * installed key does nothing.
    * @returns whether the key was new.
-   * @throws KeyringError `invalid-key-size`.
+   * @throws KeyringError `invalid-key-size`, or `too-many-keys` past {@link KEYRING_MAX_KEYS}.
    */
   addKey(key: Uint8Array): boolean {
     const installed = installable(key);
     if (this.#indexOf(key) >= 0) return false;
+    if (this.#keys.length >= KEYRING_MAX_KEYS) {
+      throw new KeyringError(
+        'too-many-keys',
+        `the keyring holds ${KEYRING_MAX_KEYS} keys already; remove an old one first`,
+      );
+    }
     this.#keys = [...this.#keys, installed];
     return true;
   }

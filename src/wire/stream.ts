@@ -60,8 +60,31 @@ export type StreamDecodeResult =
     }
   | { status: 'error'; failure: DecodeFailure };
 
+/**
+ * How far an earlier attempt got through a plain push-pull that is still arriving: its header
+ * and the node states decoded so far. Passed back with a longer buffer, the next attempt goes on
+ * from there instead of decoding the whole buffer again (a sender trickling a 20 MiB state in
+ * small chunks would otherwise cost the listener time quadratic in its size).
+ */
+export interface StreamDecodeProgress {
+  header: PushPullHeader | undefined;
+  /** Offset of the first node state not yet decoded. */
+  pos: number;
+  states: PushNodeState[];
+}
+
+/** A fresh {@link StreamDecodeProgress}, one per stream. */
+export function newStreamDecodeProgress(): StreamDecodeProgress {
+  return { header: undefined, pos: 0, states: [] };
+}
+
 /** Options for {@link decodeStreamMessage}. */
 export interface StreamDecodeOptions {
+  /**
+   * Progress kept between attempts on the same growing buffer (only its bytes may have been
+   * appended since). @default none: every attempt starts over
+   */
+  progress?: StreamDecodeProgress | undefined;
   /** Keys to decrypt with; with none, an encrypted stream is refused. */
   keyring?: Keyring | undefined;
   /**
@@ -108,11 +131,15 @@ export function decodeStreamMessage(buf: Uint8Array, options: StreamDecodeOption
   if (hasKeys && (options.verifyIncoming ?? true)) {
     return { status: 'error', failure: fail('encryption-mismatch', CONFIGURED_BUT_NOT_ENCRYPTED) };
   }
-  return decodeInner(buf, false);
+  return decodeInner(buf, false, options.progress);
 }
 
 /** Decodes `[09 compress] → type + objects`. `complete` says no more bytes can arrive. */
-function decodeInner(buf: Uint8Array, complete: boolean): StreamDecodeResult {
+function decodeInner(
+  buf: Uint8Array,
+  complete: boolean,
+  progress?: StreamDecodeProgress,
+): StreamDecodeResult {
   if (buf.length === 0) return complete ? truncatedError('empty stream message') : { status: 'incomplete' };
   if (buf[0] === MessageType.compress) {
     // The compress message is self-delimiting; a truncated one just needs more bytes.
@@ -126,7 +153,7 @@ function decodeInner(buf: Uint8Array, complete: boolean): StreamDecodeResult {
     if (inner.status !== 'ok') return inner;
     return { ...inner, consumed: end, compressed: true };
   }
-  return decodePlain(buf, complete);
+  return decodePlain(buf, complete, progress);
 }
 
 function truncatedError(detail: string): StreamDecodeResult {
@@ -145,29 +172,49 @@ function compressEnd(buf: Uint8Array): number | undefined | DecodeFailure {
   }
 }
 
-function decodePlain(buf: Uint8Array, complete: boolean): StreamDecodeResult {
+function decodePlain(
+  buf: Uint8Array,
+  complete: boolean,
+  progress?: StreamDecodeProgress,
+): StreamDecodeResult {
   try {
     const r = new MsgpackReader(buf);
     const t = r.byte();
     let message: StreamMessage;
     switch (t) {
       case MessageType.pushPull: {
-        const header = structs.pushPullHeader.decode(r);
-        if (header.nodes < 0 || header.nodes > MAX_PUSH_PULL_NODES) {
-          throw new DecodeAbort('too-large', `push-pull header declares ${header.nodes} nodes`);
+        let header = progress?.header;
+        let states: PushNodeState[];
+        if (header !== undefined) {
+          // Go on from the first node state an earlier attempt could not read.
+          states = progress!.states;
+          r.pos = progress!.pos;
+        } else {
+          header = structs.pushPullHeader.decode(r);
+          if (header.nodes < 0 || header.nodes > MAX_PUSH_PULL_NODES) {
+            throw new DecodeAbort('too-large', `push-pull header declares ${header.nodes} nodes`);
+          }
+          if (header.userStateLen < 0 || header.userStateLen > MAX_PUSH_STATE_BYTES) {
+            throw new DecodeAbort('too-large', `push-pull user state of ${header.userStateLen} bytes`);
+          }
+          // Each node state takes at least one byte: fail fast on impossible counts in complete input.
+          if (complete && header.nodes > r.remaining) {
+            throw new DecodeAbort(
+              'truncated',
+              `push-pull declares ${header.nodes} node states in ${r.remaining} bytes`,
+            );
+          }
+          states = [];
+          if (progress !== undefined) {
+            progress.header = header;
+            progress.states = states;
+            progress.pos = r.pos;
+          }
         }
-        if (header.userStateLen < 0 || header.userStateLen > MAX_PUSH_STATE_BYTES) {
-          throw new DecodeAbort('too-large', `push-pull user state of ${header.userStateLen} bytes`);
+        while (states.length < header.nodes) {
+          states.push(structs.pushNodeState.decode(r));
+          if (progress !== undefined) progress.pos = r.pos;
         }
-        // Each node state takes at least one byte: fail fast on impossible counts in complete input.
-        if (complete && header.nodes > r.remaining) {
-          throw new DecodeAbort(
-            'truncated',
-            `push-pull declares ${header.nodes} node states in ${r.remaining} bytes`,
-          );
-        }
-        const states: PushNodeState[] = [];
-        for (let i = 0; i < header.nodes; i++) states.push(structs.pushNodeState.decode(r));
         const userState = r.take(header.userStateLen).slice();
         message = { type: 'pushPull', join: header.join, states, userState };
         break;

@@ -15,10 +15,12 @@ import {
 } from '../../src/membership/admission.ts';
 import type { MemoryTransport } from '../../src/transport/memory.ts';
 import {
+  decodeStreamMessage,
   encodeMessage,
   encodePushPull,
   encodeStreamMessage,
   type PushNodeState,
+  type StreamMessage,
 } from '../../src/wire/index.ts';
 import { memoryHarness } from '../support/cluster.ts';
 
@@ -241,6 +243,60 @@ describe('admission on a node (in-memory network, virtual time)', () => {
       await assert.rejects(
         h.drive(other.ml.join([alien.localAddr])),
         /no member of the remote cluster can work with our versions: Node 'alien' delegate protocol version 5/,
+      );
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+describe('push-pulls per source (in-memory network, virtual time)', () => {
+  it('one address gets a second’s worth of push-pulls answered, then error replies; another address is served', async () => {
+    const h = memoryHarness(10);
+    try {
+      const target = await h.addNode('target', { maxPushPullsPerSourcePerSecond: 10 });
+      const addr = target.ml.localNode.address;
+      const ask = (from: MemoryTransport, i: number) =>
+        new Promise<StreamMessage['type'] | 'none'>((resolve) => {
+          const state: PushNodeState = {
+            name: `pp-${from.localAddr}-${i}`,
+            addr: Uint8Array.of(10, 69, 0, 1),
+            port: 7946,
+            meta: new Uint8Array(0),
+            incarnation: 1,
+            state: 0,
+            vsn: SERF.map((v, j) => (j >= 3 ? 0 : v)),
+          };
+          from.dialStream(addr, 1000, (d) => {
+            if (!d.ok) return resolve('none');
+            let got: Uint8Array = new Uint8Array(0);
+            d.stream.setHandlers({
+              data(chunk) {
+                got = Uint8Array.from([...got, ...chunk]);
+                const r = decodeStreamMessage(got);
+                if (r.status === 'ok') resolve(r.message.type);
+              },
+              close() {
+                resolve('none');
+              },
+            });
+            d.stream.write(
+              encodeStreamMessage(encodePushPull(false, [state], new Uint8Array(0)), { compress: false }),
+            );
+          });
+        });
+      const flooder = h.network.createTransport('10.69.0.1:7946');
+      const other = h.network.createTransport('10.69.0.2:7946');
+      const replies = await h.drive(Promise.all(Array.from({ length: 30 }, (_, i) => ask(flooder, i))));
+      assert.equal(replies.filter((t) => t === 'pushPull').length, 10);
+      assert.equal(replies.filter((t) => t === 'err').length, 20, 'the rest get an error reply');
+      assert.equal(target.ml.stats.dropped['push-pull-rate'], 20);
+      assert.equal(await h.drive(ask(other, 0)), 'pushPull', 'another address is served');
+      await h.run(1000);
+      assert.equal(
+        await h.drive(ask(flooder, 99)),
+        'pushPull',
+        'a second later, the flooder is served again',
       );
     } finally {
       await h.close();

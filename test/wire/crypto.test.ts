@@ -8,6 +8,7 @@ import {
   encryptedLength,
   encryptionOverhead,
   encryptionVersionFor,
+  KEYRING_MAX_KEYS,
   Keyring,
   KeyringError,
 } from '../../src/wire/crypto.ts';
@@ -535,5 +536,20 @@ describe('Keyring management', () => {
     assert.equal(a.length, 32);
     assert.notDeepEqual(a, b);
     assert.deepEqual(Keyring.parseKey(Keyring.encodeKey(a)), a);
+  });
+});
+
+describe('keyring limits', () => {
+  it(`holds at most KEYRING_MAX_KEYS (${KEYRING_MAX_KEYS}) keys: one more is refused, naming the fix`, () => {
+    const ring = new Keyring(
+      Array.from({ length: KEYRING_MAX_KEYS }, (_, i) => new Uint8Array(32).fill(i + 1)),
+    );
+    assert.equal(ring.keys.length, KEYRING_MAX_KEYS);
+    assert.equal(ring.addKey(new Uint8Array(32).fill(1)), false, 'an installed key is still a no-op');
+    assert.throws(
+      () => ring.addKey(new Uint8Array(32).fill(200)),
+      (e: unknown) =>
+        e instanceof KeyringError && e.code === 'too-many-keys' && /remove an old one/.test(e.message),
+    );
   });
 });
