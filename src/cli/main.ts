@@ -51,6 +51,10 @@ const commands: Record<string, { summary: string; load: () => Promise<{ command:
     summary: 'Estimate the round-trip time between two members from network coordinates',
     load: () => import('./commands/rtt.ts'),
   },
+  doctor: {
+    summary: "Check a node's set-up: seeds, advertise address, reachability, key, label",
+    load: () => import('./commands/doctor.ts'),
+  },
   keygen: { summary: 'Print a new random gossip encryption key', load: () => import('./commands/keygen.ts') },
   sim: {
     summary: 'Simulate broadcast strategies at scale, or the whole protocol stack under seeded faults',

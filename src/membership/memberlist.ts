@@ -268,6 +268,48 @@ export class Memberlist {
   }
 
   /**
+   * Sends one UDP ping to `addr` (`ip:port`) with no target name (memberlist answers those
+   * whatever its name) and resolves to the round-trip time in ms, or undefined when no ack came
+   * within `timeoutMs`. `gossip doctor` uses it to tell a blocked UDP port (or a label or key
+   * the peer drops silently) from a working one.
+   */
+  async pingAddress(
+    addr: string,
+    options: SignalOptions & { timeoutMs?: number } = {},
+  ): Promise<number | undefined> {
+    this.#assertRunning('ping');
+    const hp = splitHostPort(addr, 7946);
+    if (!hp || !ipFromString(hp.host)) throw new ConfigError('ping', `"${addr}" is not an ip:port`);
+    const core = this.#core;
+    const seqNo = core.nextSeqNo();
+    const sent = core.clock.now();
+    const result = new Promise<number | undefined>((resolve) => {
+      core.setAckHandler(
+        seqNo,
+        options.timeoutMs ?? core.opts.probeTimeoutMs * 4,
+        (_payload, receivedAt) => resolve(receivedAt - sent),
+        undefined,
+        () => resolve(undefined),
+      );
+    });
+    core.sendRaw(
+      joinHostPort(hp.host, hp.port),
+      encodeMessage({
+        type: 'ping',
+        body: {
+          seqNo,
+          node: '',
+          sourceAddr: core.advertiseIp,
+          sourcePort: core.advertisePort,
+          sourceNode: core.opts.name,
+        },
+      }),
+      false,
+    );
+    return this.#abortable(result, options.signal);
+  }
+
+  /**
    * Reads the member list of the node at `addr` (`ip:port`) without joining it: a push-pull that
    * merges nothing on either side (see `peekNode`). Rejects with the exchange's error (refused,
    * timed out, wrong key, wrong protocol) when it fails; aborting rejects with the signal's reason.
