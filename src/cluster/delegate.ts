@@ -27,7 +27,7 @@ import {
 } from '../wire/serf.ts';
 import { getBroadcasts } from './broadcasts.ts';
 import type { SerfCore } from './core.ts';
-import { eventRingForPushPull, handleUserEvent, replayRemoteEvents } from './events.ts';
+import { eventRingForPushPull, replayRemoteEvents } from './events.ts';
 import { EXTENSION_MESSAGE_TYPE_MIN } from './extension.ts';
 import { handleNodeJoinIntent } from './members.ts';
 import { forwardRelay, handleQuery, handleQueryResponse } from './query.ts';
@@ -161,7 +161,7 @@ export function handleSerfMessage(core: SerfCore, payload: Uint8Array, from: Add
       rebroadcast = handleNodeJoinIntent(core, msg.body);
       break;
     case 'userEvent':
-      rebroadcast = handleUserEvent(core, msg.body);
+      rebroadcast = serfSeams.userEventReceived(core, msg.body);
       queue = core.eventQueue;
       break;
     case 'query':

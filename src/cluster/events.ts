@@ -16,6 +16,7 @@ import { SizeLimitError } from '../errors.ts';
 import { encodeSerfMessage, type MessageUserEvent, type UserEvents } from '../wire/serf.ts';
 import { MAX_EVENTS_PER_LTIME, type SerfCore } from './core.ts';
 import { USER_EVENT_SIZE_HARD_LIMIT } from './options.ts';
+import { serfSeams } from './seams.ts';
 
 const utf8 = new TextEncoder();
 const EMPTY = new Uint8Array(0);
@@ -101,13 +102,13 @@ export function eventRingForPushPull(core: SerfCore): (UserEvents | null)[] {
   );
 }
 
-/** Replays a remote ring from a push-pull: each event goes through {@link handleUserEvent}. */
+/** Replays a remote ring from a push-pull: each event goes through {@link handleUserEvent} (by its seam). */
 export function replayRemoteEvents(core: SerfCore, ring: readonly (UserEvents | null)[] | null): void {
   if (ring === null) return;
   for (const slot of ring) {
     if (slot === null || slot.events === null) continue;
     for (const e of slot.events) {
-      handleUserEvent(core, { lTime: slot.lTime, name: e.name, payload: e.payload, cc: false });
+      serfSeams.userEventReceived(core, { lTime: slot.lTime, name: e.name, payload: e.payload, cc: false });
     }
   }
 }

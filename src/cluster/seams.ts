@@ -5,8 +5,9 @@
  * production functions unless a test installed others: one property read per call. Not
  * exported from the package; no option or CLI flag reaches it.
  */
-import type { MessageLeave } from '../wire/serf.ts';
+import type { MessageLeave, MessageUserEvent } from '../wire/serf.ts';
 import type { SerfCore } from './core.ts';
+import { handleUserEvent } from './events.ts';
 import { handleNodeLeaveIntent } from './members.ts';
 
 /** The replaceable decisions. Each is called on the protocol's single thread and must return promptly. */
@@ -17,11 +18,18 @@ export interface SerfSeams {
    * force-leave apply theirs directly.
    */
   leaveIntentReceived(core: SerfCore, msg: MessageLeave): boolean;
+  /**
+   * Another node's user event arrived, gossiped or replayed from a push-pull's event ring:
+   * deliver it unless already seen (events.ts `handleUserEvent`) and say whether to gossip it
+   * on. Our own events are delivered directly.
+   */
+  userEventReceived(core: SerfCore, msg: MessageUserEvent): boolean;
 }
 
 /** The production decisions. */
 export const productionSerfSeams: Readonly<SerfSeams> = Object.freeze({
   leaveIntentReceived: handleNodeLeaveIntent,
+  userEventReceived: handleUserEvent,
 });
 
 /** The decisions in effect: production's unless a test installed others. */

@@ -16,7 +16,7 @@ import { isDeadOrLeft, type NodeState } from '../../src/membership/node-state.ts
 import { BroadcastPriority } from '../../src/membership/queue.ts';
 import { installMembershipSeams, productionMembershipSeams } from '../../src/membership/seams.ts';
 import { deadNode, type RefuteReason } from '../../src/membership/transitions.ts';
-import type { MessageLeave } from '../../src/wire/serf.ts';
+import type { MessageLeave, MessageUserEvent } from '../../src/wire/serf.ts';
 
 /** A broken variant of the protocol. */
 export interface Mutant {
@@ -101,6 +101,23 @@ export const MUTANTS = {
       installSerfSeams({
         leaveIntentReceived: (core: SerfCore, msg: MessageLeave) =>
           isMutant(core.name) ? false : productionSerfSeams.leaveIntentReceived(core, msg),
+      }),
+  },
+  'delivers-duplicate-events': {
+    description: 'a node that delivers every copy of a user event it receives (no duplicate check)',
+    checker: 'user-event',
+    reason:
+      /delivered user event \S+ \(event time \d+\) again at .*; a user event is delivered at most once per node/,
+    install: (isMutant) =>
+      installSerfSeams({
+        userEventReceived: (core: SerfCore, msg: MessageUserEvent) => {
+          if (!isMutant(core.name)) return productionSerfSeams.userEventReceived(core, msg);
+          core.eventClock.witness(msg.lTime);
+          core.stats.userEvents++;
+          const payload = msg.payload ?? new Uint8Array(0);
+          core.emitEvent({ type: 'user', lTime: msg.lTime, name: msg.name, payload, coalesce: msg.cc });
+          return false; // not gossiped on: gossiping every copy would never stop
+        },
       }),
   },
 } satisfies Record<string, Mutant>;

@@ -25,6 +25,9 @@
  */
 import type { TraceChecker, TraceEvent, ViolationReporter } from './trace.ts';
 
+/** A time for a reason string: ms to the µs. */
+const ms = (x: number) => Math.round(x * 1000) / 1000;
+
 interface Tombstone {
   /** When the observer came to hold the member left (ms). */
   atMs: number;
@@ -82,7 +85,7 @@ export class ResurrectionChecker implements TraceChecker {
     // Not a graceful leave of the member's latest life: it started again since, or was force-left.
     if (tombstone.life === 0 || tombstone.life !== life) return;
     this.#report(
-      `${e.observer} held ${e.member} as left from ${tombstone.atMs} ms, then reported ${e.event} (now ${e.status}) though ${e.member} has not started again since it left; a member that left is never resurrected`,
+      `${e.observer} held ${e.member} as left from ${ms(tombstone.atMs)} ms, then reported ${e.event} (now ${e.status}) though ${e.member} has not started again since it left; a member that left is never resurrected`,
       e.atMs,
     );
   }

@@ -12,6 +12,9 @@
  */
 import type { TraceChecker, TraceEvent, ViolationReporter } from './trace.ts';
 
+/** A time for a reason string: ms to the µs. */
+const ms = (x: number) => Math.round(x * 1000) / 1000;
+
 export class UserEventChecker implements TraceChecker {
   readonly name = 'user-event';
   /** Deliveries held against the invariant. */
@@ -43,7 +46,7 @@ export class UserEventChecker implements TraceChecker {
       return;
     }
     this.#report(
-      `${e.observer} delivered user event ${e.name} (event time ${e.lTime}) again at ${e.atMs} ms, first at ${firstMs} ms; a user event is delivered at most once per node`,
+      `${e.observer} delivered user event ${e.name} (event time ${e.lTime}) again at ${ms(e.atMs)} ms, first at ${ms(firstMs)} ms; a user event is delivered at most once per node`,
       e.atMs,
     );
   }
