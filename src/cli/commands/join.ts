@@ -5,8 +5,10 @@ import { type Command, UsageError } from '../command.ts';
 export const command: Command = {
   help: `Usage: gossip join [--http IP:PORT] [--replay] ADDRESS...
 
-Joins through each ADDRESS (host[:port], port 7946 by default); succeeds if one answers.
---replay also delivers user events sent before the join.`,
+Joins through each ADDRESS, once: IP:PORT, HOST:PORT (every A and AAAA record) or
+dns+srv://NAME (SRV records); the port is 7946 by default. Succeeds if one answers.
+--replay also delivers user events sent before the join. (The agent's own --join seeds are
+resolved again for as long as it runs; this command is a one-off.)`,
   async run(args, io) {
     const { values, positionals } = parseArgs({
       args,
