@@ -102,7 +102,7 @@ describe('agent health endpoints and the SIGTERM sequence', () => {
           if ((await p.members()).filter((m) => m.status === 'alive').length !== 5) return false;
         return true;
       },
-      30_000,
+      60_000,
     );
     const events = peers.map(() => [] as { event: string; at: number }[]);
     const watchers = peers.map((p, i) => watchMemberEvents(p, events[i]!));
@@ -110,21 +110,26 @@ describe('agent health endpoints and the SIGTERM sequence', () => {
       for (const w of watchers) w.abort();
     });
 
-    // Poll the leaver's health while it shuts down.
-    const readiness: number[] = [];
+    // Poll the leaver's health from before the signal until its HTTP server closes; a poll
+    // that starts after the signal went out must find it not ready (and still live).
+    const readiness: { at: number; status: number }[] = [];
     const liveness: number[] = [];
     let polling = true;
+    let sent = Number.POSITIVE_INFINITY;
     const poller = (async () => {
       while (polling) {
         try {
-          readiness.push((await health(leaver, 'ready')).status);
-          liveness.push((await health(leaver, 'live')).status);
+          const at = performance.now();
+          const status = (await health(leaver, 'ready')).status;
+          if (at > sent) readiness.push({ at, status });
+          if (at > sent) liveness.push((await health(leaver, 'live')).status);
         } catch {
           return; // the HTTP server closed: the agent stopped
         }
       }
     })();
-    const sent = performance.now();
+    await new Promise((r) => setTimeout(r, 200));
+    sent = performance.now();
     const exit = leaver.signal('SIGTERM', GRACE_MS + 5000);
     const code = await exit;
     const exitedMs = performance.now() - sent;
@@ -135,9 +140,10 @@ describe('agent health endpoints and the SIGTERM sequence', () => {
       exitedMs < GRACE_MS,
       `exited after ${Math.round(exitedMs)} ms, within the ${GRACE_MS} ms grace period`,
     );
+    assert.ok(readiness.length > 0, 'a readiness poll made after the signal was answered');
     assert.ok(
-      readiness.length > 0 && readiness.every((s) => s === 503),
-      `not ready from the first poll: ${readiness}`,
+      readiness.every((r) => r.status === 503),
+      `not ready from the first poll after the signal: ${JSON.stringify(readiness)}`,
     );
     assert.ok(
       liveness.every((s) => s === 200),
