@@ -207,7 +207,7 @@ export class FaultNode {
   }
 
   /** Waits until the agent answers a member-list request. */
-  async ready(timeoutMs = 60_000): Promise<void> {
+  async ready(timeoutMs = 120_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (!this.running) throw new Error(`${this.impl} ${this.name} exited at start:\n${this.logTail}`);

@@ -610,6 +610,10 @@ const newAddress: Scenario = {
         `${x.name} alive at ${x.addr}`,
       );
       r.figures.restartUp = await up;
+      if (!x.running) {
+        const last = x.logTail.split('\n').filter((l) => /ERR|WARN|error|conflict/i.test(l));
+        r.notes.push(`the new ${x.name} exited; its last warnings:`, ...last.slice(-3).map((l) => `  ${l}`));
+      }
       return {
         fromMs: t0,
         toMs: c.now(),
