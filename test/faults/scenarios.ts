@@ -50,38 +50,68 @@ export interface Scenario {
 
 /**
  * How to read `observer` declaring (or listing) `target` failed at `atMs`: `false` (both live and
- * able to reach each other), `expected` (the target was stopped, cut off or crashed),
- * `by-faulted` (the observer was), or `heal` (a partition's stale verdicts arriving after it
- * healed: a node of the same half taking up the other half's dead notice about a member).
+ * able to reach each other), `expected` (the target was stopped, cut off or crashed), or
+ * `by-faulted` (the observer was).
  */
-type Verdict = 'false' | 'expected' | 'by-faulted' | 'heal';
+type Verdict = 'false' | 'expected' | 'by-faulted';
 type Judge = (observer: string, target: string, atMs: number) => Verdict;
 
 interface Declarations {
   /** Suspicions of live members that timed out into a dead declaration (logs): the origins. */
   falseOrigins: number;
-  /** Live members marked failed by live nodes (logs: every node that applied it). */
+  /** Live members marked failed by live nodes on a live node's word (logs: every node that applied it). */
   falseLogs: number;
-  /** Live members a poll found listed failed by a live node (polls). */
+  /** Live members a poll found listed failed by a live node, on a live node's word (polls). */
   falsePolls: number;
+  /** Failures marked by the faulted node(s) themselves (logs). */
   byFaultedLogs: number;
-  healLogs: number;
-  healPolls: number;
+  /**
+   * Live members marked failed by live nodes on the word of a node that was faulted or cut off
+   * from them (the muted node's, or the other half's, dead notices arriving once the fault ends).
+   */
+  relayedLogs: number;
+  relayedPolls: number;
   /** The first few false ones, for the notes. */
   examples: string[];
 }
 
+/** How far back a `failed` mark is traced to the suspicion that timed out (the origin). */
+const ORIGIN_LOOKBACK_MS = 60_000;
+
+/**
+ * Counts declarations in `[fromMs, toMs]`. A node marking a member failed is traced to the origin
+ * of the failure: its own timed-out suspicion, else the latest one of any node about that member.
+ * When the origin is another node whose own verdict was not `false` (it was faulted, or in the
+ * other half of a partition), the mark is *relayed*, not false. A poll that found a member listed
+ * failed is read like the observer's latest `failed` mark about it.
+ */
 function countDeclarations(c: FaultCluster, fromMs: number, toMs: number, judge: Judge): Declarations {
   const d: Declarations = {
     falseOrigins: 0,
     falseLogs: 0,
     falsePolls: 0,
     byFaultedLogs: 0,
-    healLogs: 0,
-    healPolls: 0,
+    relayedLogs: 0,
+    relayedPolls: 0,
     examples: [],
   };
   const at = (ms: number) => `+${((ms - fromMs) / 1000).toFixed(1)} s`;
+  const origins = c.nodes.flatMap((n) =>
+    n.marks
+      .filter((m) => m.kind === 'declared')
+      .map((m) => ({ node: n.name, target: m.target, atMs: m.atMs })),
+  );
+  const verdictOf = (observer: string, target: string, atMs: number): Verdict | 'relayed' => {
+    const own = judge(observer, target, atMs);
+    if (own !== 'false') return own;
+    const candidates = origins.filter(
+      (o) => o.target === target && o.atMs <= atMs + 1 && o.atMs >= atMs - ORIGIN_LOOKBACK_MS,
+    );
+    if (candidates.some((o) => o.node === observer)) return 'false';
+    const origin = candidates.at(-1);
+    return origin && judge(origin.node, target, origin.atMs) !== 'false' ? 'relayed' : 'false';
+  };
+  const markVerdicts = new Map<string, { atMs: number; v: Verdict | 'relayed' }[]>();
   for (const n of c.nodes) {
     for (const m of n.marks) {
       if (m.atMs < fromMs || m.atMs > toMs) continue;
@@ -91,18 +121,25 @@ function countDeclarations(c: FaultCluster, fromMs: number, toMs: number, judge:
           d.examples.push(`${n.name}'s suspicion of ${m.target} timed out at ${at(m.atMs)}`);
       }
       if (m.kind !== 'failed') continue;
-      const v = judge(n.name, m.target, m.atMs);
+      const v = verdictOf(n.name, m.target, m.atMs);
+      const key = `${n.name} ${m.target}`;
+      markVerdicts.set(key, [...(markVerdicts.get(key) ?? []), { atMs: m.atMs, v }]);
       if (v === 'false') {
         d.falseLogs++;
         if (d.examples.length < 10) d.examples.push(`${n.name} marked ${m.target} failed at ${at(m.atMs)}`);
       } else if (v === 'by-faulted') d.byFaultedLogs++;
-      else if (v === 'heal') d.healLogs++;
+      else if (v === 'relayed') d.relayedLogs++;
     }
   }
   for (const ch of c.changes) {
     if (ch.status !== 'failed' || ch.atMs < fromMs || ch.atMs > toMs) continue;
-    const v = judge(ch.observer, ch.target, ch.atMs);
-    if (v === 'heal') d.healPolls++;
+    // The log line can be read a little after the poll that saw its effect.
+    const mark = markVerdicts
+      .get(`${ch.observer} ${ch.target}`)
+      ?.filter((m) => m.atMs <= ch.atMs + 2000)
+      .at(-1);
+    const v = mark ? mark.v : judge(ch.observer, ch.target, ch.atMs);
+    if (v === 'relayed') d.relayedPolls++;
     if (v !== 'false') continue;
     d.falsePolls++;
     if (d.examples.length < 12)
@@ -164,6 +201,12 @@ const COMMON: FigureSpec[] = [
   { id: 'agentCpu', label: 'CPU per agent (ms/s)', unit: 'count' },
 ];
 
+/** Declarations traced to a faulted node's verdicts, taken up by live nodes once it is back. */
+const RELAYED: FigureSpec[] = [
+  { id: 'relayedLogs', label: "live nodes marked failed on the faulted node's word (logs)", unit: 'count' },
+  { id: 'relayedPolls', label: "live nodes listed failed on the faulted node's word (polls)", unit: 'count' },
+];
+
 const FALSE_DECL: FigureSpec[] = [
   {
     id: 'falseOrigins',
@@ -197,10 +240,8 @@ async function measured(
   r.figures.falseLogs = d.falseLogs;
   r.figures.falsePolls = d.falsePolls;
   r.figures.byFaulted ??= d.byFaultedLogs;
-  if (r.figures.healLogs !== undefined) {
-    r.figures.healLogs = d.healLogs;
-    r.figures.healPolls = d.healPolls;
-  }
+  r.figures.relayedLogs = d.relayedLogs;
+  r.figures.relayedPolls = d.relayedPolls;
   r.figures.suspicions = countMarks(c, 'suspect', window.fromMs, window.toMs);
   r.figures.refutations = countMarks(c, 'refute', window.fromMs, window.toMs);
   r.figures.maxHealth = Math.max(0, ...c.maxHealth.values());
@@ -253,6 +294,13 @@ function describeViews(c: FaultCluster, observers: FaultNode[], expected: FaultN
     if (out.length >= 6) break;
   }
   return out;
+}
+
+/** `to - from` when both are numbers (seconds, never below 0), else null. */
+function secondsBetween(from: Figure, to: Figure): Figure {
+  return typeof from === 'number' && typeof to === 'number'
+    ? Number(Math.max(0, to - from).toFixed(1))
+    : null;
 }
 
 /** Seconds from `t0` until every one of `nodes` (just started) answers its API. */
@@ -321,6 +369,7 @@ const sigstop: Scenario = {
   title: (t) => `one node stopped (SIGSTOP) for ${Math.round(10 * t.scale)} s`,
   figures: [
     ...FALSE_DECL,
+    ...RELAYED,
     {
       id: 'byFaulted',
       label: 'live nodes declared failed by the stopped node (logs)',
@@ -371,25 +420,29 @@ const partition: Scenario = {
     { id: 'splitSeen', label: 'split: each half lists the other failed (s)', unit: 's' },
     {
       id: 'falseOrigins',
-      label: 'declared dead by its own half, during the split (suspicion timed out; logs)',
+      label: 'declared dead by its own half (suspicion timed out; logs)',
       target: '0',
       unit: 'count',
     },
     {
       id: 'falseLogs',
-      label: 'marked failed by its own half, during the split (logs)',
+      label: "marked failed by its own half, on its own half's word (logs)",
       target: '0',
       unit: 'count',
     },
     {
       id: 'falsePolls',
-      label: 'listed failed by its own half, during the split (polls)',
+      label: "listed failed by its own half, on its own half's word (polls)",
       target: '0',
       unit: 'count',
     },
-    { id: 'healLogs', label: "after the heal: the other half's dead notices taken up (logs)", unit: 'count' },
     {
-      id: 'healPolls',
+      id: 'relayedLogs',
+      label: "after the heal: the other half's dead notices taken up (logs)",
+      unit: 'count',
+    },
+    {
+      id: 'relayedPolls',
       label: "after the heal: the other half's dead notices taken up (polls)",
       unit: 'count',
     },
@@ -402,7 +455,6 @@ const partition: Scenario = {
       const sides = [c.nodes.slice(0, half), c.nodes.slice(half)];
       const halfOf = new Map(c.nodes.map((n, i) => [n.name, i < half ? 0 : 1]));
       const range = (ns: FaultNode[]): [string, string] => [ns[0]!.ip, ns.at(-1)!.ip];
-      r.figures.healLogs = 0;
       const t0 = c.now();
       // Each node drops the gossip it sends to the other half (addresses are in node order).
       c.topo.setFilters(
@@ -442,8 +494,7 @@ const partition: Scenario = {
       return {
         fromMs: t0,
         toMs: c.now(),
-        judge: (o, target, atMs) =>
-          halfOf.get(o) !== halfOf.get(target) ? 'expected' : atMs < t1 ? 'false' : 'heal',
+        judge: (o, target) => (halfOf.get(o) !== halfOf.get(target) ? 'expected' : 'false'),
       };
     }),
 };
@@ -453,6 +504,7 @@ const oneway: Scenario = {
   title: (t) => `one-way loss: one node's outgoing gossip all lost for ${Math.round(60 * t.scale)} s`,
   figures: [
     ...FALSE_DECL,
+    ...RELAYED,
     { id: 'mutedSeenFailed', label: 'observers that listed the muted node failed', unit: 'count' },
     { id: 'byFaulted', label: 'nodes the muted node declared failed (logs)', unit: 'count' },
     { id: 'recovered', label: 'restored to all alive everywhere (s)', unit: 's' },
@@ -526,9 +578,11 @@ const crashThird: Scenario = {
   title: () => 'a third of the cluster crashed (kill -9) at once, then restarted',
   figures: [
     ...FALSE_DECL,
+    ...RELAYED,
     { id: 'detected', label: 'crash to every survivor lists all crashed failed (s)', unit: 's' },
     { id: 'restartUp', label: 'restart to every restarted agent answering its API (s)', unit: 's' },
     { id: 'recovered', label: 'restart to all alive everywhere (s)', unit: 's' },
+    { id: 'upToAlive', label: 'of which after the last agent answered (s)', unit: 's' },
     ...COMMON,
   ],
   run: (c, _t, log) =>
@@ -565,6 +619,7 @@ const crashThird: Scenario = {
         'all alive after the restart',
       );
       r.figures.restartUp = await up;
+      r.figures.upToAlive = secondsBetween(r.figures.restartUp, r.figures.recovered);
       const vset = new Set(victims.map((v) => v.name));
       return {
         fromMs: t0,
@@ -579,8 +634,10 @@ const newAddress: Scenario = {
   title: () => 'a node killed and back at once under the same name at a new address',
   figures: [
     ...FALSE_DECL,
+    ...RELAYED,
     { id: 'restartUp', label: 'kill to the new agent answering its API (s)', unit: 's' },
     { id: 'recovered', label: 'kill to every node lists it alive at the new address (s)', unit: 's' },
+    { id: 'upToAlive', label: 'of which after the new agent answered (s)', unit: 's' },
     ...COMMON,
   ],
   run: (c, _t, log) =>
@@ -610,6 +667,7 @@ const newAddress: Scenario = {
         `${x.name} alive at ${x.addr}`,
       );
       r.figures.restartUp = await up;
+      r.figures.upToAlive = secondsBetween(r.figures.restartUp, r.figures.recovered);
       if (!x.running) {
         const last = x.logTail.split('\n').filter((l) => /ERR|WARN|error|conflict/i.test(l));
         r.notes.push(`the new ${x.name} exited; its last warnings:`, ...last.slice(-3).map((l) => `  ${l}`));
