@@ -629,39 +629,55 @@ const crashThird: Scenario = {
     }),
 };
 
+/**
+ * A machine replaced: the node is killed, and once every survivor lists it failed it starts again
+ * under the same name at another address. (Back at once instead, while the others still list the
+ * old address alive, serf's new agent asks the cluster who owns the name, is in the minority
+ * (0 of 19) and quits, by design; ours does the same when it comes up that fast.)
+ */
 const newAddress: Scenario = {
   id: 'new-address',
-  title: () => 'a node killed and back at once under the same name at a new address',
+  title: () => 'a node replaced: back under the same name at a new address once listed failed',
   figures: [
     ...FALSE_DECL,
     ...RELAYED,
-    { id: 'restartUp', label: 'kill to the new agent answering its API (s)', unit: 's' },
-    { id: 'recovered', label: 'kill to every node lists it alive at the new address (s)', unit: 's' },
+    { id: 'detected', label: 'kill to every survivor lists it failed (s)', unit: 's' },
+    { id: 'restartUp', label: 'start to the new agent answering its API (s)', unit: 's' },
+    { id: 'recovered', label: 'start to every node lists it alive at the new address (s)', unit: 's' },
     { id: 'upToAlive', label: 'of which after the new agent answered (s)', unit: 's' },
     ...COMMON,
   ],
   run: (c, _t, log) =>
     measured(c, async (r) => {
       const x = c.nodes[c.nodes.length - 2]!;
+      const others = c.nodes.filter((n) => n !== x);
       const spare = c.spareSides[0];
       if (!spare) throw new Error('new-address needs a spare side');
       const oldAddr = x.addr;
       const t0 = c.now();
       await x.kill();
+      try {
+        const seen = await c.until(
+          `${x.name} listed failed`,
+          others,
+          (ms) => ms.some((m) => m.name === x.name && m.status === 'failed'),
+          120_000,
+        );
+        r.figures.detected = Number(((Math.max(...seen.values()) - t0) / 1000).toFixed(1));
+      } catch (e) {
+        r.figures.detected = 'not within 120 s';
+        r.notes.push((e as Error).message);
+      }
       x.side = spare;
-      x.start(
-        c.nodes
-          .filter((n) => n !== x)
-          .slice(0, 3)
-          .map((n) => n.addr),
-      );
-      log(`${c.impl}: ${x.name} moved from ${oldAddr} to ${x.addr}`);
-      const up = timeUntilUp(c, [x], t0, r);
+      const t1 = c.now();
+      x.start(others.slice(0, 3).map((n) => n.addr));
+      log(`${c.impl}: ${x.name} back at ${x.addr} (was ${oldAddr})`);
+      const up = timeUntilUp(c, [x], t1, r);
       r.figures.recovered = await timeToAllAlive(
         c,
         c.nodes,
         c.nodes,
-        t0,
+        t1,
         RECOVERY_TIMEOUT_MS,
         r,
         `${x.name} alive at ${x.addr}`,
