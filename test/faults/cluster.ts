@@ -169,11 +169,16 @@ export class FaultNode {
             '-log-level=info',
             ...join.map((j) => `-join=${j}`),
           ];
-    const { proc } = this.#cluster.topo.spawnIn(
-      this.side,
+    // Each agent in a session of its own (setsid execs in place: the PID stays the agent's). With
+    // the kernel's autogroup scheduling (sched_autogroup_enabled, on here), CPU is shared fairly
+    // between sessions, not processes: 20 agents in the harness's session would share one
+    // session's slice, and on a busy machine ours (a few times serf's CPU per agent) would be
+    // starved into event-loop stalls of seconds. Apart, each gets what a service started on its
+    // own would get; the same for both implementations.
+    const { proc } = this.#cluster.topo.spawnIn(this.side, 'setsid', [
       this.impl === 'gossip' ? process.execPath : 'serf',
-      args,
-    );
+      ...args,
+    ]);
     this.#proc = proc;
     this.stopped = false;
     this.#partial = '';
