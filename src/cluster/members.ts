@@ -170,6 +170,17 @@ export function handleNodeLeave(core: SerfCore, n: MlMember): void {
         core.failedMembers.set(member.name, member);
       }
       break;
+    case 'failed':
+      // Its own leave, after we had found it failed (memberlist takes a leave newer than its
+      // dead verdict, transitions.ts `newerDeath`): it left.
+      if (n.status === 'left') {
+        member.status = 'left';
+        core.failedMembers.delete(member.name);
+        core.leftMembers.set(member.name, member);
+        break;
+      }
+      core.log.warn('serf: leave for a member that is already gone', { node: n.name, status: member.status });
+      return;
     default:
       core.log.warn('serf: leave for a member that is already gone', { node: n.name, status: member.status });
       return;

@@ -283,7 +283,10 @@ export function deadNode(
   const state = core.nodes.get(d.node);
   if (state === undefined || d.incarnation < state.incarnation) return;
   cancelSuspicion(core, d.node);
-  if (isDeadOrLeft(state)) return;
+  if (isDeadOrLeft(state)) {
+    if (state.name !== core.opts.name) newerDeath(core, state, d);
+    return;
+  }
   if (state.name === core.opts.name) {
     if (!core.hasLeft) {
       membershipSeams.refute(core, state, d.incarnation, 'dead');
@@ -296,6 +299,24 @@ export function deadNode(
   }
   core.nodes.update(withStatus(state, d.incarnation, d.node === d.from ? 'left' : 'dead'), core.clock.now());
   core.events.emit('leave', { member: core.nodes.member(d.node)! });
+}
+
+/**
+ * A death notice about a member we already hold dead or left, which memberlist ignores. When it
+ * is newer (a higher incarnation, or the member's own leave at the incarnation of our dead
+ * verdict), we take its incarnation and gossip it on, and a leave turns our `dead` into `left`.
+ * Otherwise a member we declared dead at incarnation 1 that then refuted elsewhere (to 2, across
+ * an asymmetric partition, say) and left at 2 comes back alive here on the first alive at 2
+ * still in flight, though the news of its leave at 2 reached us first (found by the
+ * simulator's resurrection check, seed 413 of `npm run test:sweep`). Only newer news is taken,
+ * so nothing is gossiped twice.
+ */
+function newerDeath(core: Core, state: NodeState, d: Dead): void {
+  const becomesLeft = d.node === d.from && state.status === 'dead';
+  if (d.incarnation === state.incarnation && !becomesLeft) return;
+  core.broadcast(d.node, { type: 'dead', body: d });
+  core.nodes.update(withStatus(state, d.incarnation, becomesLeft ? 'left' : state.status));
+  if (becomesLeft) core.events.emit('leave', { member: core.nodes.member(d.node)! });
 }
 
 /** What a refutation answers: a suspicion, a death notice, or an alive claim with other facts. */

@@ -112,6 +112,25 @@ describe('protocol simulator: known findings', () => {
     assert.equal(control.isOk, false, 'without seed discovery the gap is still there');
     assert.match(control.convergence.reason ?? '', /does not know n6|n6 does not know/);
   });
+
+  // Found by the long sweep (npm run test:sweep -- --base 1000 --seeds 2000 --duration 60: the
+  // one failure in 2000 runs). Under 15 % loss and an asymmetric partition, n13 takes up n1's
+  // suspicion of n8 at incarnation 2; n8 refutes (to 3) and then leaves gracefully at 3,
+  // gossiping its leave intent. n13 gets the intent (n8 'leaving') but neither the refutation nor memberlist's
+  // leave message in time, so its own suspicion at 2 times out: memberlist declares n8 dead at
+  // 2, and Serf, holding it leaving, makes it left. Then the refutation at 3 arrives, newer than
+  // the death memberlist knows of: memberlist takes n8 alive again and Serf follows
+  // (member-join), until n8, gone, is declared dead again (member-failed) and a push-pull's
+  // left members make it left for good. Serf behaves the same (its handleNodeJoin makes any
+  // member alive that memberlist says is). A fix needs Serf to tell a revival that predates
+  // the leave from a restart, which its Lamport times cannot do reliably: push-pulls pass a
+  // leave on one tick past its time, so a restarted member's join intent need not be newer.
+  it('a member that left is not revived by its own refutation arriving after the leave (seed 2960)', {
+    todo: 'a transient revival after a graceful leave, as in Serf; see the comment above',
+  }, async () => {
+    const r = await runProtocolSim({ scenario: 'random', seed: 2960, durationS: 60 });
+    assert.ok(r.isOk, JSON.stringify(r.violations.slice(0, 2)));
+  });
 });
 
 describe('protocol simulator: scenarios and determinism', () => {
