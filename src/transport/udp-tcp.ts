@@ -565,7 +565,7 @@ class SocketStream implements Stream {
     this.#isEnding = true;
     this.#socket.end();
     this.#linger = this.#clock.setTimer(STREAM_CLOSE_LINGER_MS, () => {
-      if (!this.#isClosed) this.#socket.resetAndDestroy();
+      if (!this.#isClosed) this.#abort();
     });
   }
 
@@ -576,7 +576,18 @@ class SocketStream implements Stream {
     this.#error = error;
     this.#pending = [];
     this.#pendingBytes = 0;
-    this.#socket.resetAndDestroy();
+    this.#abort();
+  }
+
+  /**
+   * Resets the connection, unless our FIN is already on its way (`close()` called `end()`): a
+   * reset racing that pending shutdown leaves Node's TCP handle open and spinning, and the
+   * process never exits (nodejs/node#43112's resetAndDestroy; libp2p/js-libp2p#3597 hit it too).
+   * A plain destroy closes it.
+   */
+  #abort(): void {
+    if (this.#socket.writableEnded) this.#socket.destroy();
+    else this.#socket.resetAndDestroy();
   }
 
   #deliverClose(): void {

@@ -5,6 +5,7 @@
  * The behaviour it shares with the in-memory network is in `contract.test.ts`.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import os from 'node:os';
@@ -239,5 +240,44 @@ describe('UdpTcpTransport streams', () => {
     socket.on('error', () => {});
     await closed;
     assert.equal(server.stats.inboundStreamsDroppedBeforeAttach, 1);
+  });
+});
+
+describe('UdpTcpTransport shutdown', () => {
+  it('lets the process exit when it shuts down while a stream it closed is still ending', {
+    timeout: 30_000,
+  }, async () => {
+    // In a child process, since the failure is a process that never exits: a reset racing the
+    // FIN that close() started left Node's TCP handle open (and the loop spinning on it).
+    const script = `
+      import { UdpTcpTransport } from ${JSON.stringify(new URL('../../src/transport/udp-tcp.ts', import.meta.url).href)};
+      const a = await UdpTcpTransport.listen({ bindAddr: '127.0.0.1:0' });
+      const b = await UdpTcpTransport.listen({ bindAddr: '127.0.0.1:0' });
+      b.attach({ packet() {}, stream(s) { s.setHandlers({ data() {}, close() {} }); } });
+      a.attach({ packet() {}, stream() {} });
+      const r = await new Promise((resolve) => a.dialStream(b.localAddr, 5000, resolve));
+      if (!r.ok) throw r.error;
+      r.stream.setHandlers({ data() {}, close() {} });
+      r.stream.write(new Uint8Array(64 * 1024));
+      r.stream.close();
+      await Promise.all([a.shutdown(), b.shutdown()]);
+      console.log('shut down');`;
+    const started = Date.now();
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    clearTimeout(killer);
+    assert.equal(code, 0, `the process did not exit by itself within 20 s (killed):\n${out}`);
+    assert.match(out, /shut down/);
+    assert.ok(Date.now() - started < 20_000);
   });
 });
