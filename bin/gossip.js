@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 // The `gossip` command: runs the compiled CLI in dist/. In a checkout, `npm install`, `npm test`
 // and `npm start` build dist/ first (scripts/build.mjs); after editing src/, `npm run build`.
+const entry = new URL('../dist/cli/main.js', import.meta.url);
 let main;
 try {
-  ({ main } = await import('../dist/cli/main.js'));
+  ({ main } = await import(entry.href));
 } catch (e) {
-  if (e?.code !== 'ERR_MODULE_NOT_FOUND' || !String(e.message).includes('dist/cli/main.js')) throw e;
+  // Only a missing entry means "not built"; a missing module further in is a real error.
+  if (e?.code !== 'ERR_MODULE_NOT_FOUND' || e.url !== entry.href) throw e;
   process.stderr.write('gossip: not built (no dist/cli/main.js): run `npm run build` in the package first\n');
   process.exit(1);
 }

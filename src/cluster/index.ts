@@ -1,5 +1,4 @@
 /** The Serf layer: membership with reasons, tags, user events, queries and key rotation, wire-compatible with `serf agent`. */
-export { queueMax } from './broadcasts.ts';
 export {
   type Coalescer,
   CoalescingStage,

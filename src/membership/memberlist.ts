@@ -74,7 +74,8 @@ export interface PeekedMember {
   delegate: { min: number; max: number; current: number };
 }
 
-type Lifecycle = 'created' | 'running' | 'left' | 'shutdown';
+/** Where a {@link Memberlist} is in its life: created, running (started), left, shut down. */
+export type Lifecycle = 'created' | 'running' | 'left' | 'shutdown';
 
 export class Memberlist {
   readonly #core: Core;

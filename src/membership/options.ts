@@ -12,7 +12,7 @@ import { META_MAX_BYTES, UDP_BUFFER_BYTES } from '../wire/limits.ts';
 
 export type ProfileName = 'lan' | 'wan' | 'local';
 
-/** Timing and fan-out of the protocol. Every field has a preset value; see {@link defaultLanOptions}. */
+/** Timing and fan-out of the protocol. Every field has a preset value; see {@link defaultLanTuning}, {@link defaultWanTuning} and {@link defaultLocalTuning}. */
 export interface MemberlistTuning {
   /**
    * Time between failure-detection probes; each probes one member, round-robin.
