@@ -233,8 +233,23 @@ function slug(heading: string): string {
     .replace(/\s/g, '-');
 }
 
+/** The text without its fenced code blocks (a fence is a line starting with three backticks). */
+function withoutFences(text: string): string {
+  let inFence = false;
+  return text
+    .split('\n')
+    .filter((line) => {
+      if (line.startsWith('```')) {
+        inFence = !inFence;
+        return false;
+      }
+      return !inFence;
+    })
+    .join('\n');
+}
+
 function anchorsOf(file: string): Set<string> {
-  const text = readFileSync(file, 'utf8').replace(/```[\s\S]*?```/g, '');
+  const text = withoutFences(readFileSync(file, 'utf8'));
   return new Set([...text.matchAll(/^#{1,6} (.+)$/gm)].map((m) => slug(m[1]!)));
 }
 
@@ -242,7 +257,7 @@ describe('docs: links', () => {
   it('every relative link goes to a file that exists, every anchor to a heading', () => {
     let checked = 0;
     for (const file of DOC_FILES) {
-      const text = readFileSync(join(ROOT, file), 'utf8').replace(/```[\s\S]*?```/g, '');
+      const text = withoutFences(readFileSync(join(ROOT, file), 'utf8'));
       for (const m of text.matchAll(/\]\(([^)\s]+)\)/g)) {
         const target = m[1]!;
         if (/^[a-z]+:/.test(target)) continue; // https:, mailto:
