@@ -1,6 +1,6 @@
 /**
  * The logging seam. The library logs through a {@link Logger} it is given (the agent passes
- * pino's); by default it logs nothing. Logging never throws into the protocol.
+ * its own JSON or readable lines); by default it logs nothing. Logging never throws into the protocol.
  */
 export type LogFields = Record<string, unknown>;
 

@@ -7,8 +7,8 @@
  * parallel → the event hub that the HTTP event stream and the dashboard read.
  */
 import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { serve } from '@hono/node-server';
 import type {
   AgentEvent,
   AgentEventMap,
@@ -45,7 +45,12 @@ import { PACKAGE_VERSION, PROTOCOL_SUMMARY } from '../version.ts';
 import { Keyring } from '../wire/crypto.ts';
 import { joinHostPort, splitHostPort } from '../wire/ip.ts';
 import type { AgentConfig, LogLevel } from './config.ts';
-import { DASHBOARD_HEADERS, type DashboardAssets, loadDashboardAssets } from './dashboard.ts';
+import {
+  DASHBOARD_HEADERS,
+  type DashboardAssets,
+  dashboardMissing,
+  loadDashboardAssets,
+} from './dashboard.ts';
 import { HandlerRunner, parseHandlerSpec } from './handlers.ts';
 import { type AgentApi, createHttpApp, type MemberFilter, type QueryOrder } from './http.ts';
 import { Hub } from './hub.ts';
@@ -54,6 +59,7 @@ import { readKeyringFile, writeKeyringFile } from './keyring-file.ts';
 import { type AgentLogger, createAgentLogger, type LogRecord } from './logging.ts';
 import { AgentMetrics } from './metrics.ts';
 import { chooseAdvertiseAddr, hostNetwork, isLoopbackAddr } from './network.ts';
+import { serve } from './router.ts';
 import { readSnapshot, type SnapshotState, SnapshotWriter } from './snapshot.ts';
 
 /** Serf agent's coalescing of member and user events before handlers (3 s quantum, 1 s quiet). */
@@ -84,6 +90,8 @@ export class Agent implements AgentApi {
   #http: Server | undefined;
   #httpAddr = '';
   #dashboard: DashboardAssets | undefined;
+  /** The dashboard is on and built; its files are read on the first request. */
+  #dashboardWanted = false;
   #discovery: SeedDiscovery | undefined;
   readonly #resolver: Resolver;
   /** Our own addresses besides the advertised one (never joined: a join to ourselves is no join). */
@@ -249,11 +257,9 @@ export class Agent implements AgentApi {
   async start(announce?: (agent: Agent) => void): Promise<void> {
     const serf = this.serf;
     if (this.config.dashboard) {
-      try {
-        this.#dashboard = loadDashboardAssets();
-      } catch (e) {
-        this.log.warn(`no dashboard: ${(e as Error).message}`);
-      }
+      const missing = dashboardMissing();
+      if (missing === undefined) this.#dashboardWanted = true;
+      else this.log.warn(`no dashboard: ${missing}`);
     }
     await this.#listenHttp();
     announce?.(this);
@@ -277,22 +283,18 @@ export class Agent implements AgentApi {
   async #listenHttp(): Promise<void> {
     const hp = splitHostPort(this.config.httpAddr)!;
     const app = createHttpApp(this, this.config.httpToken);
-    await new Promise<void>((resolve, reject) => {
-      const server = serve({ fetch: app.fetch, hostname: hp.host, port: hp.port }, (info) => {
-        this.#httpAddr = joinHostPort(info.address, info.port);
-        resolve();
-      }) as Server;
-      server.once('error', (e: NodeJS.ErrnoException) =>
-        reject(
-          new StateError(
-            e.code === 'EADDRINUSE'
-              ? `the HTTP address ${this.config.httpAddr} is in use: pick another with --http IP:PORT (port 0 picks a free one)`
-              : `cannot serve HTTP on ${this.config.httpAddr}: ${e.message}`,
-          ),
-        ),
+    try {
+      this.#http = await serve(app, hp.host, hp.port);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      throw new StateError(
+        e.code === 'EADDRINUSE'
+          ? `the HTTP address ${this.config.httpAddr} is in use: pick another with --http IP:PORT (port 0 picks a free one)`
+          : `cannot serve HTTP on ${this.config.httpAddr}: ${e.message}`,
       );
-      this.#http = server;
-    });
+    }
+    const bound = this.#http.address() as AddressInfo;
+    this.#httpAddr = joinHostPort(bound.address, bound.port);
   }
 
   /** Seed discovery (src/discovery), running while the agent does; undefined without `--join`. */
@@ -723,7 +725,16 @@ export class Agent implements AgentApi {
     return this.metrics.render();
   }
 
-  dashboardAsset(path: string) {
+  /** A dashboard file; the files are read on the first request (an agent nobody looks at holds none). */
+  async dashboardAsset(path: string) {
+    if (this.#dashboardWanted && this.#dashboard === undefined) {
+      try {
+        this.#dashboard = loadDashboardAssets();
+      } catch (e) {
+        this.#dashboardWanted = false;
+        this.log.warn(`no dashboard: ${(e as Error).message}`);
+      }
+    }
     const a = this.#dashboard?.get(path);
     return a ? { ...a, headers: DASHBOARD_HEADERS } : undefined;
   }

@@ -1,7 +1,8 @@
 /**
  * The built web dashboard, ready to serve: {@link loadDashboardAssets} reads `web/dist` once
- * (at agent start) into memory, with each file's content type, cache policy, ETag and a gzip
- * copy decided here, so the HTTP server only looks a path up and writes the bytes.
+ * (the agent calls it on the first request for a page, so that an agent nobody opens the
+ * dashboard of holds none of it) into memory, with each file's content type, cache policy, ETag
+ * and a gzip copy decided here, so the HTTP server only looks a path up and writes the bytes.
  *
  * Cache policy: Vite names everything under `assets/` by content hash, so those are cached for
  * a year and marked immutable; `index.html` (which names the current hashes) is `no-cache`, so
@@ -103,13 +104,8 @@ export function cacheControlFor(urlPath: string): string {
  * {@link DASHBOARD_MAX_FILES} files or {@link DASHBOARD_MAX_BYTES} bytes.
  */
 export function loadDashboardAssets(dir: string = DASHBOARD_DIST_DIR): DashboardAssets {
-  const index = join(dir, 'index.html');
-  if (!isFile(index)) {
-    throw new ConfigError(
-      'dashboard',
-      `the dashboard is not built: run npm run build (no ${index}); or start the agent with the dashboard off`,
-    );
-  }
+  const missing = dashboardMissing(dir);
+  if (missing !== undefined) throw new ConfigError('dashboard', missing);
   const files: string[] = [];
   walk(dir, files);
   const assets = new Map<string, DashboardAsset>();
@@ -128,6 +124,17 @@ export function loadDashboardAssets(dir: string = DASHBOARD_DIST_DIR): Dashboard
   }
   assets.set('/', assets.get('/index.html')!);
   return assets;
+}
+
+/**
+ * Why the dashboard cannot be served from `dir` (it is not built), or undefined when it can. A
+ * cheap check for the agent's start; the files themselves are read on the first request.
+ */
+export function dashboardMissing(dir: string = DASHBOARD_DIST_DIR): string | undefined {
+  const index = join(dir, 'index.html');
+  return isFile(index)
+    ? undefined
+    : `the dashboard is not built: run npm run build (no ${index}); or start the agent with the dashboard off`;
 }
 
 function makeAsset(urlPath: string, body: Buffer): DashboardAsset {

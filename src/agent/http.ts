@@ -10,8 +10,6 @@
  * to do. The CLI uses exactly this API.
  */
 import { timingSafeEqual } from 'node:crypto';
-import { type Context, Hono } from 'hono';
-import { stream, streamSSE } from 'hono/streaming';
 import type {
   AgentEvent,
   AgentResponse,
@@ -30,6 +28,7 @@ import { compileGoRegexp, type GoRegexp } from '../cluster/go-regexp.ts';
 import { GossipError, SizeLimitError } from '../errors.ts';
 import { type HealthReport, healthResponse } from '../health/health.ts';
 import { KeyringError } from '../wire/crypto.ts';
+import { BodyTooLargeError, type Context, type Reply, Router, stream, streamSSE } from './router.ts';
 
 /** Largest request body accepted. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -53,7 +52,7 @@ export interface AgentApi {
   subscribeEvents(signal: AbortSignal): AsyncIterable<AgentEvent>;
   subscribeLogs(level: string, signal: AbortSignal): AsyncIterable<LogRecord>;
   renderMetrics(): Promise<{ contentType: string; body: string }>;
-  dashboardAsset(path: string): DashboardResponse | undefined;
+  dashboardAsset(path: string): Promise<DashboardResponse | undefined>;
   /** Called after `/v1/leave` has answered. */
   afterLeave(): void;
   /** Liveness and readiness (`/v1/health/live`, `/v1/health/ready`). */
@@ -63,6 +62,10 @@ export interface AgentApi {
 /** A static dashboard file, as the agent hands it to the HTTP layer. */
 export interface DashboardResponse {
   body: Uint8Array;
+  /** The body gzip-compressed, when that is smaller. */
+  gzip: Uint8Array | undefined;
+  /** A strong ETag (quoted). */
+  etag: string;
   contentType: string;
   cacheControl: string;
   headers: Readonly<Record<string, string>>;
@@ -121,9 +124,7 @@ export function parseMemberFilter(url: URL): MemberFilter {
 async function jsonBody(c: Context): Promise<Record<string, unknown>> {
   const length = Number(c.req.header('content-length') ?? 0);
   if (length > MAX_BODY_BYTES) throw new HttpError(413, `the request body is over ${MAX_BODY_BYTES} bytes`);
-  const text = await c.req.text();
-  if (text.length > MAX_BODY_BYTES)
-    throw new HttpError(413, `the request body is over ${MAX_BODY_BYTES} bytes`);
+  const text = await c.req.text(MAX_BODY_BYTES);
   if (text.trim() === '') return {};
   let body: unknown;
   try {
@@ -164,12 +165,13 @@ function tokenMatches(given: string | undefined, token: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-/** Builds the hono app. `token`, when set, is required on every request. */
-export function createHttpApp(api: AgentApi, token: string | undefined): Hono {
-  const app = new Hono();
+/** Builds the router of the API (src/agent/router.ts). `token`, when set, is required on every request. */
+export function createHttpApp(api: AgentApi, token: string | undefined): Router {
+  const app = new Router();
 
   app.onError((err, c) => {
     if (err instanceof HttpError) return c.json({ error: err.message }, err.status);
+    if (err instanceof BodyTooLargeError) return c.json({ error: err.message }, 413);
     if (err instanceof SizeLimitError) return c.json({ error: err.message }, 413);
     if (err instanceof KeyringError) return c.json({ error: err.message }, 400);
     if (err instanceof GossipError) {
@@ -183,7 +185,7 @@ export function createHttpApp(api: AgentApi, token: string | undefined): Hono {
   );
 
   if (token !== undefined) {
-    app.use('*', async (c, next) => {
+    app.use(async (c, next) => {
       // The dashboard's static files carry no cluster data, and a browser cannot add a header
       // to the page's own <script> requests; every /v1/ call and /metrics still needs the token.
       // So do the health checks not: a platform's probes (a kubelet) send no secret, and the
@@ -194,7 +196,7 @@ export function createHttpApp(api: AgentApi, token: string | undefined): Hono {
         (isHealth || (!c.req.path.startsWith('/v1/') && c.req.path !== '/metrics'))
       ) {
         await next();
-        return;
+        return undefined;
       }
       const header = c.req.header('authorization');
       const given = header?.startsWith('Bearer ')
@@ -207,6 +209,7 @@ export function createHttpApp(api: AgentApi, token: string | undefined): Hono {
         );
       }
       await next();
+      return undefined;
     });
   }
 
@@ -221,7 +224,7 @@ export function createHttpApp(api: AgentApi, token: string | undefined): Hono {
   /** Registers a streaming endpoint (NDJSON or server-sent events) of src/api/types.ts. */
   const stream_ = (
     endpoint: Exclude<Endpoint, JsonEndpoint>,
-    handler: (c: Context) => Response | Promise<Response>,
+    handler: (c: Context) => Reply | Promise<Reply>,
   ) => {
     const [method, path] = endpoint.split(' ') as [string, string];
     app.on(method, path, handler);
@@ -386,17 +389,27 @@ export function createHttpApp(api: AgentApi, token: string | undefined): Hono {
     return c.body(m.body, 200, { 'content-type': m.contentType });
   });
 
-  app.get('*', (c) => {
+  app.get('*', async (c) => {
     const path = c.req.path === '/' ? '/index.html' : c.req.path;
-    const asset = api.dashboardAsset(path);
+    const asset = await api.dashboardAsset(path);
     if (asset === undefined) {
       throw new HttpError(404, `no such page: ${c.req.path}`);
     }
-    return c.body(asset.body as unknown as ArrayBuffer, 200, {
+    const headers: Record<string, string> = {
       ...asset.headers,
       'content-type': asset.contentType,
       'cache-control': asset.cacheControl,
-    });
+      etag: asset.etag,
+    };
+    if (asset.gzip) headers.vary = 'Accept-Encoding';
+    const known = c.req.header('if-none-match');
+    if (known?.split(',').some((t) => t.trim() === asset.etag)) {
+      return c.body('', 304, headers);
+    }
+    if (asset.gzip && /\bgzip\b/.test(c.req.header('accept-encoding') ?? '')) {
+      return c.body(asset.gzip, 200, { ...headers, 'content-encoding': 'gzip' });
+    }
+    return c.body(asset.body, 200, headers);
   });
 
   return app;

@@ -1,6 +1,6 @@
 /**
  * A log record as the agent keeps it (and `GET /v1/monitor` streams it), and its one-line
- * readable form. Apart from `logging.ts` (which needs pino) so that `gossip monitor` can print
+ * readable form. Apart from `logging.ts` so that `gossip monitor` can print
  * records without loading the agent's logger.
  */
 import type { LogRecord } from '../api/types.ts';

@@ -1,10 +1,12 @@
 /**
- * Prometheus metrics (`/metrics`, text format, `gossip_` prefix), with prom-client. Values are
- * read from the protocol's own counters at scrape time, so the protocol core stays free of any
- * metrics library and pays nothing between scrapes.
+ * Prometheus metrics (`/metrics`, text format, `gossip_` prefix). Values are read from the
+ * protocol's own counters at scrape time, so the protocol core stays free of any metrics code
+ * and nothing runs between scrapes (src/agent/prometheus.ts has the format, and why it is not
+ * prom-client).
  */
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { readdirSync } from 'node:fs';
 import type { MemberlistStats } from '../membership/core.ts';
+import { Histogram, type Labels, Registry, type Sample } from './prometheus.ts';
 
 export interface MetricsSources {
   memberlist: () => Readonly<MemberlistStats>;
@@ -18,29 +20,20 @@ export interface MetricsSources {
   eventLoopLagMs: () => number;
 }
 
-/** A counter that mirrors a monotonically growing number read at scrape time. */
-function mirrorCounter(
-  registry: Registry,
-  name: string,
-  help: string,
-  labelNames: string[],
-  read: () => [Record<string, string>, number][],
-): void {
-  const last = new Map<string, number>();
-  new Counter({
-    name,
-    help,
-    labelNames,
-    registers: [registry],
-    collect() {
-      for (const [labels, value] of read()) {
-        const key = JSON.stringify(labels);
-        const prev = last.get(key) ?? 0;
-        if (value > prev) this.inc(labels, value - prev);
-        last.set(key, value);
-      }
-    },
-  });
+/** Samples of a `{label: count}` record. */
+function byLabel(label: string, record: Record<string, number>): Sample[] {
+  return Object.entries(record).map(([v, n]) => [{ [label]: v } as Labels, n]);
+}
+
+const NO_LABELS: Labels = {};
+
+/** Open file descriptors (Linux: /proc/self/fd), or undefined where that cannot be read. */
+function openFds(): number | undefined {
+  try {
+    return readdirSync('/proc/self/fd').length - 1; // less the descriptor of the listing itself
+  } catch {
+    return undefined;
+  }
 }
 
 export class AgentMetrics {
@@ -49,55 +42,32 @@ export class AgentMetrics {
 
   constructor(src: MetricsSources) {
     const r = this.registry;
-    collectDefaultMetrics({ register: r, prefix: 'gossip_process_' });
-    new Gauge({
-      name: 'gossip_members',
-      help: 'Members by Serf status (alive, leaving, left, failed).',
-      labelNames: ['status'],
-      registers: [r],
-      collect() {
-        this.reset();
-        for (const [status, n] of Object.entries(src.membersByStatus())) this.set({ status }, n);
-      },
-    });
-    new Gauge({
-      name: 'gossip_swim_members',
-      help: 'Members by SWIM state (alive, suspect, dead, left).',
-      labelNames: ['state'],
-      registers: [r],
-      collect() {
-        this.reset();
-        for (const [state, n] of Object.entries(src.swimStatusCounts())) this.set({ state }, n);
-      },
-    });
-    new Gauge({
-      name: 'gossip_health_score',
-      help: 'Lifeguard local health (awareness) score: 0 is healthy; probes slow down by score+1.',
-      registers: [r],
-      collect() {
-        this.set(src.healthScore());
-      },
-    });
-    new Gauge({
-      name: 'gossip_broadcast_queue_depth',
-      help: 'Broadcasts waiting to be gossiped, by queue.',
-      labelNames: ['queue'],
-      registers: [r],
-      collect() {
-        for (const [queue, n] of Object.entries(src.queueDepths())) this.set({ queue }, n);
-      },
-    });
-    new Gauge({
-      name: 'gossip_event_loop_lag_seconds',
-      help: 'Most recent event-loop lag measured by the membership layer.',
-      registers: [r],
-      collect() {
-        this.set(src.eventLoopLagMs() / 1000);
-      },
-    });
+    const gauge = (name: string, help: string, read: () => Sample[]) =>
+      r.collected(name, help, 'gauge', read);
+    const counter = (name: string, help: string, read: () => Sample[]) =>
+      r.collected(name, help, 'counter', read);
+    gauge('gossip_members', 'Members by Serf status (alive, leaving, left, failed).', () =>
+      byLabel('status', src.membersByStatus()),
+    );
+    gauge('gossip_swim_members', 'Members by SWIM state (alive, suspect, dead, left).', () =>
+      byLabel('state', src.swimStatusCounts()),
+    );
+    gauge(
+      'gossip_health_score',
+      'Lifeguard local health (awareness) score: 0 is healthy; probes slow down by score+1.',
+      () => [[NO_LABELS, src.healthScore()]],
+    );
+    gauge('gossip_broadcast_queue_depth', 'Broadcasts waiting to be gossiped, by queue.', () =>
+      byLabel('queue', src.queueDepths()),
+    );
+    gauge(
+      'gossip_event_loop_lag_seconds',
+      'Most recent event-loop lag measured by the membership layer.',
+      () => [[NO_LABELS, src.eventLoopLagMs() / 1000]],
+    );
     const ml = src.memberlist;
     const scalar = (name: string, help: string, pick: (s: Readonly<MemberlistStats>) => number) =>
-      mirrorCounter(r, name, help, [], () => [[{}, pick(ml())]]);
+      counter(name, help, () => [[NO_LABELS, pick(ml())]]);
     scalar('gossip_probes_total', 'Failure-detection probes started.', (s) => s.probes);
     scalar(
       'gossip_probe_failures_total',
@@ -121,66 +91,71 @@ export class AgentMetrics {
     scalar('gossip_push_pull_failures_total', 'Push-pull exchanges that failed.', (s) => s.pushPullFailures);
     scalar('gossip_packets_received_total', 'UDP packets received.', (s) => s.packetsReceived);
     scalar('gossip_packets_sent_total', 'UDP packets sent.', (s) => s.packetsSent);
-    const byType = (pick: (s: Readonly<MemberlistStats>) => Record<string, number>) => () =>
-      Object.entries(pick(ml())).map(([type, n]) => [{ type }, n] as [Record<string, string>, number]);
-    mirrorCounter(
-      r,
-      'gossip_messages_received_total',
-      'Messages received, by memberlist type.',
-      ['type'],
-      byType((s) => s.messagesReceived),
+    scalar(
+      'gossip_bytes_received_total',
+      'Bytes received, UDP packets and TCP streams.',
+      (s) => s.bytesReceived,
     );
-    mirrorCounter(
-      r,
-      'gossip_messages_sent_total',
-      'Messages sent, by memberlist type.',
-      ['type'],
-      byType((s) => s.messagesSent),
+    scalar('gossip_bytes_sent_total', 'Bytes sent, UDP packets and TCP streams.', (s) => s.bytesSent);
+    counter('gossip_messages_received_total', 'Messages received, by memberlist type.', () =>
+      byLabel('type', ml().messagesReceived),
     );
-    mirrorCounter(
-      r,
-      'gossip_message_bytes_received_total',
-      'Message bytes received, by type.',
-      ['type'],
-      byType((s) => s.messageBytesReceived),
+    counter('gossip_messages_sent_total', 'Messages sent, by memberlist type.', () =>
+      byLabel('type', ml().messagesSent),
     );
-    mirrorCounter(
-      r,
-      'gossip_message_bytes_sent_total',
-      'Message bytes sent, by type.',
-      ['type'],
-      byType((s) => s.messageBytesSent),
+    counter('gossip_message_bytes_received_total', 'Message bytes received, by type.', () =>
+      byLabel('type', ml().messageBytesReceived),
     );
-    mirrorCounter(
-      r,
+    counter('gossip_message_bytes_sent_total', 'Message bytes sent, by type.', () =>
+      byLabel('type', ml().messageBytesSent),
+    );
+    counter(
       'gossip_packets_dropped_total',
       'Input dropped, by reason (malformed, auth-failed, bad-crc, too-large, ...).',
-      ['reason'],
-      () =>
-        Object.entries({ ...ml().dropped, ...src.transportDropped?.() }).map(
-          ([reason, n]) => [{ reason }, n] as [Record<string, string>, number],
-        ),
+      () => byLabel('reason', { ...ml().dropped, ...src.transportDropped?.() }),
     );
-    mirrorCounter(
+    counter('gossip_serf_total', 'Serf-layer counters (events, queries, intents), by kind.', () =>
+      byLabel('kind', src.serfCounters()),
+    );
+    this.pushPullDuration = new Histogram(
       r,
-      'gossip_serf_total',
-      'Serf-layer counters (events, queries, intents), by kind.',
-      ['kind'],
-      () =>
-        Object.entries(src.serfCounters()).map(
-          ([kind, n]) => [{ kind }, n] as [Record<string, string>, number],
-        ),
+      'gossip_push_pull_duration_seconds',
+      'Duration of push-pull exchanges.',
+      [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10],
     );
-    this.pushPullDuration = new Histogram({
-      name: 'gossip_push_pull_duration_seconds',
-      help: 'Duration of push-pull exchanges.',
-      labelNames: ['initiated', 'join'],
-      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10],
-      registers: [r],
+    // The process, read at scrape time.
+    const startTimeS = Math.round(Date.now() / 1000 - process.uptime());
+    counter('gossip_process_cpu_user_seconds_total', 'User CPU time of this process.', () => [
+      [NO_LABELS, process.cpuUsage().user / 1e6],
+    ]);
+    counter('gossip_process_cpu_system_seconds_total', 'System CPU time of this process.', () => [
+      [NO_LABELS, process.cpuUsage().system / 1e6],
+    ]);
+    counter('gossip_process_cpu_seconds_total', 'User and system CPU time of this process.', () => {
+      const u = process.cpuUsage();
+      return [[NO_LABELS, (u.user + u.system) / 1e6]];
+    });
+    gauge('gossip_process_start_time_seconds', 'When this process started, in Unix seconds.', () => [
+      [NO_LABELS, startTimeS],
+    ]);
+    gauge('gossip_process_resident_memory_bytes', 'Resident memory of this process.', () => [
+      [NO_LABELS, process.memoryUsage.rss()],
+    ]);
+    gauge('gossip_process_heap_bytes', 'JavaScript heap, by part (used, total, external).', () => {
+      const m = process.memoryUsage();
+      return [
+        [{ part: 'used' }, m.heapUsed],
+        [{ part: 'total' }, m.heapTotal],
+        [{ part: 'external' }, m.external],
+      ];
+    });
+    gauge('gossip_process_open_fds', 'Open file descriptors (sockets included).', () => {
+      const n = openFds();
+      return n === undefined ? [] : [[NO_LABELS, n]];
     });
   }
 
   async render(): Promise<{ contentType: string; body: string }> {
-    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+    return { contentType: this.registry.contentType, body: this.registry.render() };
   }
 }

@@ -369,7 +369,7 @@ export interface LogRecord {
 // The endpoint table
 
 /**
- * Every endpoint under `/v1/`, keyed `METHOD /path` (hono's `:param` syntax): `query` (URL
+ * Every endpoint under `/v1/`, keyed `METHOD /path` (`:param` is one path segment): `query` (URL
  * parameters), `body` (JSON request body), and either `response` (one JSON answer), `ndjson`
  * (an NDJSON stream of such lines) or `sse` (a server-sent event stream of such items).
  */

@@ -160,8 +160,12 @@ export class Memberlist {
       stream: (stream) => handleStream(core, stream),
     });
     const o = core.opts;
-    this.#every(o.probeIntervalMs, () => this.#probeLoop.tick());
-    if (o.gossipIntervalMs > 0 && o.gossipNodes > 0) this.#every(o.gossipIntervalMs, () => gossip(core));
+    const gossiping = o.gossipIntervalMs > 0 && o.gossipNodes > 0;
+    const lagAware = o.eventLoopLagThresholdMs > 0;
+    // Event-loop lag is how late these loops' own timers fire (see lag.ts): with gossip on, its
+    // ticks and the probe's sample it, and no timer of its own wakes an idle node up.
+    this.#every(o.probeIntervalMs, () => this.#probeLoop.tick(), lagAware);
+    if (gossiping) this.#every(o.gossipIntervalMs, () => gossip(core), lagAware);
     if (o.pushPullIntervalMs > 0) {
       this.#pushPullTimer = core.clock.setTimer(core.random.float() * o.pushPullIntervalMs, () =>
         this.#periodicPushPull(),
@@ -175,23 +179,29 @@ export class Memberlist {
           core.events.emit('health', { score: core.awareness.score, reason: 'event-loop-lag' });
         }
       };
-      core.lag.start();
+      if (!gossiping) core.lag.start();
     }
   }
 
-  /** Runs `fn` every `intervalMs` after a random stagger in `[0, interval)`, without drift. */
-  #every(intervalMs: number, fn: () => void): void {
-    const clock = this.#core.clock;
-    let next = clock.now() + this.#core.random.float() * intervalMs;
+  /**
+   * Runs `fn` every `intervalMs` after a random stagger in `[0, interval)`, without drift. With
+   * `sampleLag`, how late each tick fires is an event-loop lag sample (lag.ts).
+   */
+  #every(intervalMs: number, fn: () => void, sampleLag = false): void {
+    const core = this.#core;
+    const clock = core.clock;
+    let next = clock.now() + core.random.float() * intervalMs;
     const slot = this.#timers.length;
     // One callback for every tick (a loop runs for the node's whole life: no closure per tick).
     const tick = () => {
       if (this.#state !== 'running' && this.#state !== 'left') return;
       // Like Go's ticker, skip ticks that were missed while we were stalled.
       const now = clock.now();
+      const due = next;
       next += intervalMs;
       if (next <= now) next = now + intervalMs;
       this.#timers[slot] = clock.setTimer(next - now, tick);
+      if (sampleLag) core.lag.record(now, Math.max(0, now - due));
       fn();
     };
     this.#timers[slot] = clock.setTimer(next - clock.now(), tick);

@@ -7,8 +7,12 @@
  * TCP stream. Each request is a header `{Command, Seq}`, followed by a body for commands that
  * take one; each answer is a header `{Seq, Error}`, followed by a body for commands that return
  * one, unless `Error` is set. The first request must be `handshake` with `{Version: 1}`.
- * Answers come in request order, so a FIFO of pending requests pairs them. Only request/answer
- * commands are implemented here (no `stream`, `monitor` or `query`, whose records interleave).
+ * Answers come in request order, so a FIFO of pending requests pairs them. A `stream` request
+ * is answered like the others, and then its records arrive at any time, each a header with the
+ * stream's `Seq` and a body: the reader tells them apart from answers by that `Seq`.
+ * (`monitor` and `query` are not implemented.)
+ *
+ * Shared by the fault harness (test/faults) and the membership benchmark (bench/membership.ts).
  */
 import { connect, type Socket } from 'node:net';
 import { decodeMultiStream, encode } from '@msgpack/msgpack';
@@ -38,6 +42,17 @@ interface Pending {
 
 /** Requests sent but not yet answered, per connection; beyond it a request is refused. */
 export const SERF_RPC_MAX_PENDING = 64;
+/** Event streams open at once, per connection. */
+export const SERF_RPC_MAX_STREAMS = 8;
+
+/** A user event as serf's `stream` delivers it. */
+export interface SerfRpcUserEvent {
+  Event: 'user';
+  LTime: number;
+  Name: string;
+  Payload: Uint8Array;
+  Coalesce: boolean;
+}
 
 /** The IP of a member's `Addr` bytes, dotted (IPv4, or IPv4-mapped IPv6) or colon-hex. */
 export function serfAddrToString(addr: Uint8Array): string {
@@ -60,6 +75,8 @@ export class SerfRpcClient {
   readonly addr: string;
   readonly #socket: Socket;
   readonly #pending: Pending[] = [];
+  /** Open event streams by `Seq`: each record goes to its callback. */
+  readonly #streams = new Map<number, (record: unknown) => void>();
   #seq = 0;
   #closed: Error | undefined;
 
@@ -100,10 +117,26 @@ export class SerfRpcClient {
 
   async #readLoop(): Promise<void> {
     let header: { Seq: number; Error: string } | undefined;
+    /** The callback of the stream whose record body comes next. */
+    let record: ((r: unknown) => void) | undefined;
     try {
       for await (const obj of decodeMultiStream(this.#socket)) {
+        if (record !== undefined) {
+          const deliver = record;
+          record = undefined;
+          deliver(obj);
+          continue;
+        }
         if (header === undefined) {
           header = obj as { Seq: number; Error: string };
+          const seq = Number(header.Seq);
+          const stream = this.#streams.get(seq);
+          // A record of an open stream (its own answer came first, and was paired below).
+          if (stream !== undefined && !this.#pending.some((q) => q.seq === seq)) {
+            record = stream;
+            header = undefined;
+            continue;
+          }
           const p = this.#pending[0];
           if (!p || p.seq !== Number(header.Seq)) {
             throw new Error(`answer for seq ${header.Seq}, expected ${p ? p.seq : 'none'}`);
@@ -181,6 +214,35 @@ export class SerfRpcClient {
       Num: number;
     };
     return r.Num;
+  }
+
+  /** `leave`: leaves the cluster gracefully; resolves once serf answers (it then shuts down). */
+  async leave(timeoutMs = 30_000): Promise<void> {
+    await this.#request('leave', undefined, false, timeoutMs);
+  }
+
+  /** `event`: sends a user event to the cluster. */
+  async event(name: string, payload: Uint8Array, coalesce: boolean, timeoutMs = 5000): Promise<void> {
+    await this.#request('event', { Name: name, Payload: payload, Coalesce: coalesce }, false, timeoutMs);
+  }
+
+  /**
+   * `stream` of user events: `onEvent` gets each one as this agent's event pipeline delivers it
+   * (after serf's own coalescing, which the agent applies to events sent with `Coalesce`).
+   * Resolves once serf accepted the stream; it runs until the connection closes.
+   */
+  async streamUserEvents(onEvent: (e: SerfRpcUserEvent) => void, timeoutMs = 5000): Promise<void> {
+    if (this.#streams.size >= SERF_RPC_MAX_STREAMS) {
+      throw new Error(`serf RPC ${this.addr}: ${SERF_RPC_MAX_STREAMS} streams open`);
+    }
+    const seq = this.#seq; // the Seq #request gives this request
+    this.#streams.set(seq, (r) => onEvent(r as SerfRpcUserEvent));
+    try {
+      await this.#request('stream', { Type: 'user' }, false, timeoutMs);
+    } catch (e) {
+      this.#streams.delete(seq);
+      throw e;
+    }
   }
 
   /** Closes the connection (pending requests are rejected). */
