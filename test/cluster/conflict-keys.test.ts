@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ConflictEvent } from '../../src/cluster/index.ts';
-import { Keyring } from '../../src/wire/crypto.ts';
+import { KEYRING_MAX_KEYS, Keyring } from '../../src/wire/crypto.ts';
 import { allAlive, SerfSim, type SimNode } from './harness.ts';
 
 const K1 = 'aLIuK3Ak/QQj+Q3uE0IbfHgyFWhlpTS1Aqw+9yMSChs=';
@@ -171,14 +171,21 @@ describe('Serf key manager', () => {
   });
 
   it("list-keys truncates a key list that would not fit, with Serf's message", async () => {
+    // A full keyring (KEYRING_MAX_KEYS of 32 bytes) fits Serf's default 1024-byte answer, so the
+    // answer limit is lowered to make the list not fit.
     const sim = new SerfSim(56);
     const ring = keyring(K1);
-    for (let i = 0; i < 30; i++) ring.addKey(Uint8Array.from({ length: 32 }, (_, j) => (i * 7 + j) & 0xff));
-    const a = sim.add('a', { keyring: ring });
+    for (let i = 1; i < KEYRING_MAX_KEYS; i++) {
+      ring.addKey(Uint8Array.from({ length: 32 }, (_, j) => (i * 7 + j) & 0xff));
+    }
+    const a = sim.add('a', { keyring: ring, queryResponseSizeLimit: 400 });
     const listed = await sim.drive(a.serf.keyManager.listKeys());
     assert.equal(listed.numErr, 0);
-    assert.match(listed.messages.a ?? '', /^truncated key list response, showing first \d+ of 31 keys$/);
-    assert.ok(Object.keys(listed.keys).length < 31);
+    assert.match(
+      listed.messages.a ?? '',
+      new RegExp(`^truncated key list response, showing first \\d+ of ${KEYRING_MAX_KEYS} keys$`),
+    );
+    assert.ok(Object.keys(listed.keys).length < KEYRING_MAX_KEYS);
     await sim.close();
   });
 });
