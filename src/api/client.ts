@@ -54,6 +54,33 @@ export interface GossipClientOptions {
   token?: string | undefined;
   /** Longest wait for a JSON answer, in ms (streams are bounded by their `signal` only). @default 30000 */
   timeoutMs?: number;
+  /**
+   * How requests are made: the global `fetch` by default. The `gossip` CLI passes one on
+   * `node:http` (src/cli/http-fetch.ts), since loading Node's `fetch` cost a short command more
+   * start-up time than all of its own code.
+   */
+  fetch?: FetchLike;
+}
+
+/** The part of `fetch` that {@link GossipClient} uses; the global `fetch` is one. */
+export type FetchLike = (
+  url: string,
+  init: { method: string; headers: Record<string, string>; body?: string; signal?: AbortSignal },
+) => Promise<ResponseLike>;
+
+/** The part of a fetch `Response` that {@link GossipClient} reads. */
+export interface ResponseLike {
+  readonly ok: boolean;
+  readonly status: number;
+  readonly statusText: string;
+  json(): Promise<unknown>;
+  text(): Promise<string>;
+  readonly body: {
+    getReader(): {
+      read(): Promise<{ done: boolean; value?: Uint8Array | undefined }>;
+      cancel(): Promise<void>;
+    };
+  } | null;
 }
 
 /** Options every call takes. */
@@ -90,12 +117,14 @@ export class GossipClient {
   readonly base: string;
   readonly #token: string | undefined;
   readonly #timeoutMs: number;
+  readonly #fetchImpl: FetchLike;
 
   constructor(options: GossipClientOptions = {}) {
     const http = options.http ?? DEFAULT_HTTP_ADDR;
     this.base = /^https?:\/\//.test(http) ? http.replace(/\/+$/, '') : `http://${http}`;
     this.#token = options.token || undefined;
     this.#timeoutMs = options.timeoutMs ?? 30_000;
+    this.#fetchImpl = options.fetch ?? ((url, init) => fetch(url, init));
   }
 
   // -------------------------------------------------------------------------------------------
@@ -262,16 +291,16 @@ export class GossipClient {
     signal: AbortSignal | undefined,
     timed: boolean,
     answers: readonly number[] = [],
-  ): Promise<Response> {
+  ): Promise<ResponseLike> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (this.#token) headers.authorization = `Bearer ${this.#token}`;
     const signals = [signal, timed ? AbortSignal.timeout(this.#timeoutMs) : undefined].filter(
       (s): s is AbortSignal => s !== undefined,
     );
-    let res: Response;
+    let res: ResponseLike;
     try {
-      res = await fetch(`${this.base}${path}`, {
+      res = await this.#fetchImpl(`${this.base}${path}`, {
         method,
         headers,
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
@@ -309,7 +338,7 @@ function filterQuery(filter: MemberFilterQuery): URLSearchParams {
 }
 
 /** The body's lines (without `\n`), each at most {@link STREAM_LINE_MAX} characters. */
-async function* readLines(res: Response, signal: AbortSignal | undefined): AsyncGenerator<string> {
+async function* readLines(res: ResponseLike, signal: AbortSignal | undefined): AsyncGenerator<string> {
   if (!res.body) return;
   const reader = res.body.getReader();
   const decoder = new TextDecoder();
@@ -344,7 +373,7 @@ async function* readLines(res: Response, signal: AbortSignal | undefined): Async
 
 /** Server-sent events of the body: `{event, data}` (data lines joined by `\n`). */
 async function* readServerSentEvents(
-  res: Response,
+  res: ResponseLike,
   signal: AbortSignal | undefined,
 ): AsyncGenerator<{ event: string; data: string }> {
   let event = 'message';

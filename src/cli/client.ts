@@ -4,6 +4,7 @@
  * explanation of why the agent could not be reached and what to do.
  */
 import { DEFAULT_HTTP_ADDR, GossipClient } from '../api/client.ts';
+import { httpFetch } from './http-fetch.ts';
 
 /** Common flags of commands that talk to an agent: `--http ADDR` and `--token TOKEN`. */
 export const CLIENT_FLAGS = {
@@ -16,5 +17,6 @@ export function clientFrom(values: { http?: string; token?: string }, env: NodeJ
   return new GossipClient({
     http: values.http ?? env.GOSSIP_HTTP ?? DEFAULT_HTTP_ADDR,
     token: values.token ?? env.GOSSIP_HTTP_TOKEN,
+    fetch: httpFetch,
   });
 }

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -71,6 +71,28 @@ describe('gossip CLI: lazy loading', () => {
       assert.deepEqual(heavy, [], `gossip ${args.join(' ')} loaded heavy modules`);
     });
   }
+
+  it('a client command makes its requests without loading fetch (undici)', () => {
+    // Node's own list of the built-in modules it loaded, written when the process exits.
+    const out = join(dir, 'builtins.txt');
+    const preload = join(dir, 'builtins.cjs');
+    writeFileSync(
+      preload,
+      `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(out)}, process.moduleLoadList.join('\\n')));`,
+    );
+    const builtins = (args: string[]) => {
+      const r = spawnSync(process.execPath, ['--require', preload, ...args], {
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+      return { loaded: readFileSync(out, 'utf8'), stderr: r.stderr };
+    };
+    const cli = builtins([builtBin(), 'members', '--http', NO_AGENT]);
+    assert.match(cli.stderr, /cannot reach the gossip agent/);
+    assert.doesNotMatch(cli.loaded, /undici/);
+    // The check sees fetch where it is used.
+    assert.match(builtins(['-e', `fetch('http://${NO_AGENT}/').catch(() => {})`]).loaded, /undici/);
+  });
 
   it('the recorder sees heavy modules where they belong (gossip agent --help loads the agent)', () => {
     const { urls } = loads(['agent', '--help']);
