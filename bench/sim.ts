@@ -35,6 +35,7 @@
  * from the size before it (every node holds every member: n² member entries). `npm run bench`
  * gives node a 16 GB heap limit for the 5 000-node run (≈ 200 B per member entry).
  */
+import { loadavg } from 'node:os';
 import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { STRATEGY_NAMES, type StrategyName } from '../src/broadcast/strategy.ts';
@@ -128,6 +129,18 @@ export interface ProtocolBenchRow {
   steadyWallSeconds: number;
   /** steadySimSeconds / steadyWallSeconds: the figure of merit. */
   simSecondsPerWallSecond: number;
+  /**
+   * CPU seconds this process used while measuring (user + system, every thread: the garbage
+   * collector's helpers too, so it can exceed the wall time).
+   */
+  steadyCpuSeconds: number;
+  /**
+   * steadySimSeconds / steadyCpuSeconds: the same figure, but unmoved by other processes taking
+   * the cores (on a shared machine the wall-clock figure is only as good as its load).
+   */
+  simSecondsPerCpuSecond: number;
+  /** The machine's 1-minute load average when the measurement started and ended. */
+  load: [number, number];
   /** Timers fired plus packets handled per wall second, in steady state. */
   eventsPerWallSecond: number;
   /** Heap in use after the steady run (MB). */
@@ -231,7 +244,10 @@ export async function runProtocolBench(options: ProtocolBenchOptions = {}): Prom
     'steady sim s',
     'wall s',
     'sim s/wall s',
+    'CPU s',
+    'sim s/CPU s',
     'events/wall s',
+    'load 1m',
     'heap MB',
     'B/member',
   ];
@@ -263,6 +279,9 @@ export async function runProtocolBench(options: ProtocolBenchOptions = {}): Prom
         steadySimSeconds: 0,
         steadyWallSeconds: 0,
         simSecondsPerWallSecond: 0,
+        steadyCpuSeconds: 0,
+        simSecondsPerCpuSecond: 0,
+        load: [0, 0],
         eventsPerWallSecond: 0,
         heapMegabytes: 0,
         bytesPerMemberEntry: 0,
@@ -321,8 +340,12 @@ export async function runProtocolBench(options: ProtocolBenchOptions = {}): Prom
     const events = sim.events;
     const prunedBefore = pruned();
     const steadyStart = performance.now();
+    const cpuStart = process.cpuUsage();
+    const loadStart = loadavg()[0]!;
     await sim.runFor(windowSeconds * 1000);
     const steadyWallSeconds = (performance.now() - steadyStart) / 1000;
+    const cpu = process.cpuUsage(cpuStart);
+    const steadyCpuSeconds = (cpu.user + cpu.system) / 1e6;
     const prunedWhileMeasuring = pruned() - prunedBefore;
     collectGarbage();
     const heap = Math.max(0, process.memoryUsage().heapUsed - heapBefore);
@@ -336,6 +359,9 @@ export async function runProtocolBench(options: ProtocolBenchOptions = {}): Prom
       steadySimSeconds: windowSeconds,
       steadyWallSeconds,
       simSecondsPerWallSecond: windowSeconds / steadyWallSeconds,
+      steadyCpuSeconds,
+      simSecondsPerCpuSecond: windowSeconds / steadyCpuSeconds,
+      load: [loadStart, loadavg()[0]!],
       eventsPerWallSecond: (sim.events - events) / steadyWallSeconds,
       heapMegabytes: heap / 1e6,
       bytesPerMemberEntry: heap / (nodes * nodes),
@@ -350,7 +376,10 @@ export async function runProtocolBench(options: ProtocolBenchOptions = {}): Prom
         String(windowSeconds),
         steadyWallSeconds.toFixed(2),
         row.simSecondsPerWallSecond.toFixed(2),
+        steadyCpuSeconds.toFixed(2),
+        row.simSecondsPerCpuSecond.toFixed(2),
         row.eventsPerWallSecond.toExponential(2),
+        `${row.load[0].toFixed(1)}→${row.load[1].toFixed(1)}`,
         row.heapMegabytes.toFixed(0),
         row.bytesPerMemberEntry.toFixed(0),
       ]),

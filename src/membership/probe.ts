@@ -121,9 +121,10 @@ export function probeNode(core: Core, node: NodeState, done: () => void): void {
   const succeed = (rttMs: number | undefined, payload: Uint8Array | null, how: string) => {
     if (finished) return;
     health(-1, how);
-    if (rttMs !== undefined) {
+    const notify = core.delegate.notifyPingComplete;
+    if (rttMs !== undefined && notify !== undefined) {
       const member = core.nodes.member(node.name) ?? toMember(node, sent);
-      core.callHook('notifyPingComplete', () => core.delegate.notifyPingComplete?.(member, rttMs, payload));
+      core.callHook('notifyPingComplete', () => notify.call(core.delegate, member, rttMs, payload));
     }
     core.events.emit('probe', { target: node.name, ok: true, rttMs, indirect });
     finish();
