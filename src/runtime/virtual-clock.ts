@@ -6,11 +6,20 @@
 import type { Clock, Timer } from './clock.ts';
 import { TimerHeap } from './heap.ts';
 
-/** A timer in the heap; it is also the {@link Timer} handed out (no closure per timer). */
+const NOTHING = (): void => {};
+
+/**
+ * A timer in the heap; it is also the {@link Timer} handed out (no closure per timer). A
+ * cancelled timer stays in the heap until its time comes (removing it would cost a search),
+ * but lets go of its callback at once: what the callback's closure holds (a stream, a decoded
+ * push-pull of every member) must not live on until then. In the simulator that was most of
+ * the heap: every push-pull's decoded member list held for the stream timeout (10 s) by the
+ * cancelled deadline timer.
+ */
 class Scheduled implements Timer {
   readonly time: number;
   readonly seq: number;
-  readonly callback: () => void;
+  callback: () => void;
   cancelled = false;
 
   constructor(time: number, seq: number, callback: () => void) {
@@ -21,6 +30,7 @@ class Scheduled implements Timer {
 
   cancel(): void {
     this.cancelled = true;
+    this.callback = NOTHING;
   }
 }
 

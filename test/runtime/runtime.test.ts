@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
 import { SeededRandom, TimerHeap, VirtualClock } from '../../src/runtime/index.ts';
 
@@ -17,6 +19,26 @@ describe('VirtualClock', () => {
     assert.equal(clock.now(), 9);
     clock.advance(1);
     assert.deepEqual(log, ['b@5', 'a@10', 'c@10']);
+  });
+
+  it('lets go of a cancelled timer at once, not when its time comes', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const clock = new VirtualClock();
+    // What the callback holds (a stream and a decoded member list, in the simulator).
+    let held: WeakRef<object> | undefined;
+    const timer = (() => {
+      const big = { members: new Array(1000).fill('x') };
+      held = new WeakRef(big);
+      return clock.setTimer(10_000, () => big.members.push('y'));
+    })();
+    timer.cancel();
+    assert.equal(clock.pendingTimers, 1, 'still in the heap until its time');
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+    assert.equal(held!.deref(), undefined, 'its callback and what it held are collected');
+    clock.advance(10_000);
+    assert.equal(clock.pendingTimers, 0);
   });
 
   it('runs timers scheduled by timers within the same advance', () => {
