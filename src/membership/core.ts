@@ -117,6 +117,11 @@ export interface CoreDeps {
   keyring: Keyring | undefined;
   logger: Logger;
   delegate: MemberlistDelegate;
+  /**
+   * The secret key of the member table's name hash ({@link NodeTable}): random per node, so
+   * names crafted to collide cannot slow its lookups down. It decides nothing a node does.
+   */
+  hashSeed: number;
 }
 
 /** The most inbound push-pulls handled at once (memberlist `maxPushPullRequests`). */
@@ -178,7 +183,7 @@ export class Core {
   readonly log: Logger;
   readonly delegate: MemberlistDelegate;
   readonly events = new TypedEmitter<MemberlistEvents>();
-  readonly nodes = new NodeTable();
+  readonly nodes: NodeTable;
   readonly suspicions = new Map<string, Suspicion>();
   readonly ackHandlers = new Map<number, AckHandler>();
   readonly queue: TransmitLimitedQueue;
@@ -225,6 +230,7 @@ export class Core {
     this.keyring = deps.keyring;
     this.log = deps.logger;
     this.delegate = deps.delegate;
+    this.nodes = new NodeTable(deps.hashSeed);
     this.awareness = new Awareness(this.opts.awarenessMaxMultiplier);
     this.queue = new TransmitLimitedQueue(
       () => this.opts.retransmitMult,

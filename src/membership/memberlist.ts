@@ -99,6 +99,8 @@ export class Memberlist {
       keyring,
       logger: safeLogger(logger ?? silentLogger),
       delegate: delegate ?? {},
+      // Not drawn from `random`: the seeded stream, and so a simulated run, stays the same.
+      hashSeed: secureSeed(),
     });
     this.#probeLoop = new ProbeLoop(this.#core);
   }

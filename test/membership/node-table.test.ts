@@ -150,71 +150,109 @@ function assertSame(table: NodeTable, ref: ReferenceTable): void {
     assert.equal(table.stateChangeAt(e.name), e.stateChangeAt);
     assert.equal(table.member(e.name)?.stateChangeAt, e.stateChangeAt);
   }
+  // Names never inserted, or forgotten by a reset, are not found.
+  for (let i = 0; i <= 41; i++) {
+    const name = `m${i}`;
+    if (ref.byName.has(name)) continue;
+    assert.equal(table.get(name), undefined, name);
+    assert.equal(table.stateChangeAt(name), undefined, name);
+  }
 }
 
 describe('NodeTable', () => {
   it('keeps the same members, order, times and random draws as one object per member', () => {
     fc.assert(
-      fc.property(fc.array(opArb, { maxLength: 200 }), fc.integer({ min: 0, max: 2 ** 31 }), (ops, seed) => {
-        const table = new NodeTable();
-        const ref = new ReferenceTable();
-        const r1 = new SeededRandom(seed);
-        const r2 = new SeededRandom(seed);
-        for (const o of ops) {
-          const name = `m${'name' in o ? o.name : o.op === 'reset' ? o.keep : 0}`;
-          switch (o.op) {
-            case 'insert':
-              if (table.get(name) !== undefined) break;
-              table.insert(state(name, 0, o.status), o.at, r1);
-              ref.insert({ name, incarnation: 0, status: o.status, stateChangeAt: o.at }, r2);
-              break;
-            case 'update': {
-              const e = ref.byName.get(name);
-              if (e === undefined) {
-                assert.throws(() => table.update(state(name, o.incarnation, o.status)), RangeError);
+      fc.property(
+        fc.array(opArb, { maxLength: 200 }),
+        fc.integer({ min: 0, max: 2 ** 31 }),
+        fc.integer(),
+        (ops, seed, hashSeed) => {
+          const table = new NodeTable(hashSeed);
+          const ref = new ReferenceTable();
+          const r1 = new SeededRandom(seed);
+          const r2 = new SeededRandom(seed);
+          for (const o of ops) {
+            const name = `m${'name' in o ? o.name : o.op === 'reset' ? o.keep : 0}`;
+            switch (o.op) {
+              case 'insert':
+                if (table.get(name) !== undefined) break;
+                table.insert(state(name, 0, o.status), o.at, r1);
+                ref.insert({ name, incarnation: 0, status: o.status, stateChangeAt: o.at }, r2);
+                break;
+              case 'update': {
+                const e = ref.byName.get(name);
+                if (e === undefined) {
+                  assert.throws(() => table.update(state(name, o.incarnation, o.status)), RangeError);
+                  break;
+                }
+                table.update(state(name, o.incarnation, o.status), o.at ?? undefined);
+                e.incarnation = o.incarnation;
+                e.status = o.status;
+                if (o.at !== null) e.stateChangeAt = o.at;
                 break;
               }
-              table.update(state(name, o.incarnation, o.status), o.at ?? undefined);
-              e.incarnation = o.incarnation;
-              e.status = o.status;
-              if (o.at !== null) e.stateChangeAt = o.at;
-              break;
+              case 'reset':
+                assert.deepEqual(
+                  table.resetAndShuffle(o.now, o.olderThan, r1, name),
+                  ref.resetAndShuffle(o.now, o.olderThan, r2, name),
+                );
+                break;
+              case 'draw': {
+                const now = 1000;
+                const a = table.randomNodes(
+                  o.k,
+                  r1,
+                  (n, at) =>
+                    (o.excludeDead && isDeadOrLeft(n)) || (n.status === 'dead' && now - at > o.deadWithinMs),
+                );
+                const b = ref.randomNodes(
+                  o.k,
+                  r2,
+                  (n) =>
+                    (o.excludeDead && (n.status === 'dead' || n.status === 'left')) ||
+                    (n.status === 'dead' && now - n.stateChangeAt > o.deadWithinMs),
+                );
+                assert.deepEqual(
+                  a.map((n) => n.name),
+                  b.map((n) => n.name),
+                );
+                break;
+              }
             }
-            case 'reset':
-              assert.deepEqual(
-                table.resetAndShuffle(o.now, o.olderThan, r1, name),
-                ref.resetAndShuffle(o.now, o.olderThan, r2, name),
-              );
-              break;
-            case 'draw': {
-              const now = 1000;
-              const a = table.randomNodes(
-                o.k,
-                r1,
-                (n, at) =>
-                  (o.excludeDead && isDeadOrLeft(n)) || (n.status === 'dead' && now - at > o.deadWithinMs),
-              );
-              const b = ref.randomNodes(
-                o.k,
-                r2,
-                (n) =>
-                  (o.excludeDead && (n.status === 'dead' || n.status === 'left')) ||
-                  (n.status === 'dead' && now - n.stateChangeAt > o.deadWithinMs),
-              );
-              assert.deepEqual(
-                a.map((n) => n.name),
-                b.map((n) => n.name),
-              );
-              break;
-            }
+            assertSame(table, ref);
           }
-          assertSame(table, ref);
-        }
-        // Both generators were drawn from the same number of times.
-        assert.equal(r1.int(1 << 30), r2.int(1 << 30));
-      }),
+          // Both generators were drawn from the same number of times.
+          assert.equal(r1.int(1 << 30), r2.int(1 << 30));
+        },
+      ),
       { numRuns: 300 },
     );
+  });
+
+  it('finds every member of a large table by name, through growth, swaps and resets', () => {
+    const table = new NodeTable(0x5eed);
+    const random = new SeededRandom(3);
+    const n = 5000;
+    for (let i = 0; i < n; i++) table.insert(state(`big-${i}`, 0, i % 2 === 0 ? 'alive' : 'dead'), i, random);
+    assert.throws(() => table.insert(state('big-7', 1, 'alive'), 0, random), RangeError);
+    for (let i = 0; i < n; i++) assert.equal(table.stateChangeAt(`big-${i}`), i);
+    for (let i = 0; i < n; i += 3) table.update(state(`big-${i}`, 2, 'suspect'), n + i);
+    const forgotten = table.resetAndShuffle(10 * n, 1, random, 'none');
+    // The dead ones (odd i) that were not made suspect (i a multiple of 3) are forgotten.
+    const expected = Array.from({ length: n }, (_, i) => i).filter((i) => i % 2 === 1 && i % 3 !== 0);
+    assert.deepEqual(new Set(forgotten), new Set(expected.map((i) => `big-${i}`)));
+    assert.equal(table.size, n - expected.length);
+    for (let i = 0; i < n; i++) {
+      const e = table.get(`big-${i}`);
+      if (forgotten.includes(`big-${i}`)) assert.equal(e, undefined);
+      else {
+        assert.equal(e?.name, `big-${i}`);
+        assert.equal(table.stateChangeAt(`big-${i}`), i % 3 === 0 ? n + i : i);
+      }
+    }
+    table.list.forEach((e, i) => {
+      assert.equal(table.stateChangeAtIndex(i), table.stateChangeAt(e.name));
+    });
   });
 
   it('hands out public views with their own metadata copy and the time of the last change', () => {
