@@ -48,19 +48,22 @@ export const DYNAMIC_QUEUE_HARD_CAP = 1 << 20;
 /** What the Serf layer knows about one member (Serf `memberState`). */
 export interface MemberState {
   name: string;
-  /** IP address bytes (4 or 16). */
+  /**
+   * IP address bytes (4 or 16). `addr`, `tags`, `capabilities` and `vsn` are shared with every
+   * entry of equal content (members.ts `describe`) and never modified: a change replaces them.
+   */
   addr: Uint8Array;
   port: number;
-  tags: Record<string, string>;
+  tags: Readonly<Record<string, string>>;
   /** What it advertises after its tags (see `extension.ts`); empty for a Serf agent. */
-  capabilities: Record<string, number>;
+  capabilities: Readonly<Record<string, number>>;
   status: MemberStatus;
   /** Member-clock time of the newest intent applied to this member. */
   statusLTime: LamportTime;
   /** Clock time (ms) it failed or left; 0 while alive or leaving. */
   leaveTime: number;
   /** `[pmin, pmax, pcur, dmin, dmax, dcur]` as memberlist last reported it. */
-  vsn: number[];
+  vsn: readonly number[];
 }
 
 /** An intent that arrived before memberlist told us about its member (Serf `nodeIntent`). */

@@ -25,6 +25,7 @@
  * status time), and the member never hears that it is held leaving, so it never refutes. Serf
  * keeps such a member `leaving` for good (found by the simulator's member-status check).
  */
+import { internBytes, internVsn } from '../membership/intern.ts';
 import { suspicionTimeoutMs } from '../membership/math.ts';
 import type { Member as MlMember } from '../membership/node-state.ts';
 import { ipFromString } from '../wire/ip.ts';
@@ -60,27 +61,64 @@ function setStatus(core: SerfCore, member: MemberState, status: MemberState['sta
   member.status = status;
 }
 
-function tagsOf(core: SerfCore, n: MlMember): Record<string, string> {
-  const r = decodeTags(n.meta);
-  if (r.ok) return r.value;
-  core.log.error("serf: could not decode a member's tags", { node: n.name, reason: r.detail });
-  return {};
+/**
+ * What a member's metadata says: its tags (or why they do not decode) and its capabilities,
+ * frozen, and shared by every member entry whose metadata has the same bytes.
+ */
+interface MetaView {
+  readonly tags: Readonly<Record<string, string>>;
+  /** Why the tags did not decode (then `tags` is empty). */
+  readonly tagsError: string | undefined;
+  readonly capabilities: Readonly<Record<string, number>>;
 }
 
-function vsnOf(n: MlMember): number[] {
-  return [
+/**
+ * Decoded metadata by the shared copy of its bytes (`internBytes`, memberlist's intern.ts): a
+ * Serf node holds the tags of every member, and in the simulator, where n nodes share one
+ * process, n² entries hold the same n maps. Bounded by that cache: an entry lives as long as
+ * its key array, which the byte cache (or a member entry) holds.
+ */
+const metaViews = new WeakMap<Uint8Array, MetaView>();
+
+function metaViewOf(meta: Uint8Array): MetaView {
+  const key = internBytes(meta);
+  let view = metaViews.get(key);
+  if (view === undefined) {
+    const r = decodeTags(key);
+    view = {
+      tags: Object.freeze(r.ok ? r.value : {}),
+      tagsError: r.ok ? undefined : r.detail,
+      capabilities: Object.freeze(decodeCapabilities(key)),
+    };
+    metaViews.set(key, view);
+  }
+  return view;
+}
+
+/** Sets a member's address, tags, capabilities and versions from memberlist's view of it. */
+function describe(core: SerfCore, member: MemberState, n: MlMember): void {
+  const view = metaViewOf(n.meta);
+  if (view.tagsError !== undefined) {
+    core.log.error("serf: could not decode a member's tags", { node: n.name, reason: view.tagsError });
+  }
+  member.addr = internBytes(ipFromString(n.ip) ?? new Uint8Array(4));
+  member.port = n.port;
+  member.tags = view.tags;
+  member.capabilities = view.capabilities;
+  member.vsn = internVsn([
     n.protocol.min,
     n.protocol.max,
     n.protocol.current,
     n.delegate.min,
     n.delegate.max,
     n.delegate.current,
-  ];
+  ]);
 }
 
-function addrOf(n: MlMember): Uint8Array {
-  return ipFromString(n.ip) ?? new Uint8Array(4);
-}
+const NO_TAGS: Readonly<Record<string, string>> = Object.freeze({});
+const NO_CAPABILITIES: Readonly<Record<string, number>> = Object.freeze({});
+const NO_ADDR = new Uint8Array(0);
+const NO_VSN: readonly number[] = Object.freeze([]);
 
 /** Makes room for one more member: forgets the oldest tombstone, else the oldest failure. */
 function makeRoom(core: SerfCore): boolean {
@@ -107,14 +145,14 @@ export function handleNodeJoin(core: SerfCore, n: MlMember): void {
     }
     member = {
       name: n.name,
-      addr: addrOf(n),
-      port: n.port,
-      tags: tagsOf(core, n),
-      capabilities: decodeCapabilities(n.meta),
+      addr: NO_ADDR,
+      port: 0,
+      tags: NO_TAGS,
+      capabilities: NO_CAPABILITIES,
       status: 'alive',
       statusLTime: 0,
       leaveTime: 0,
-      vsn: vsnOf(n),
+      vsn: NO_VSN,
     };
     // Only the newest intent is buffered per node, so at most one of these applies.
     const intent = core.recentIntents.get(n.name);
@@ -131,12 +169,8 @@ export function handleNodeJoin(core: SerfCore, n: MlMember): void {
     }
     setStatus(core, member, 'alive');
     member.leaveTime = 0;
-    member.addr = addrOf(n);
-    member.port = n.port;
-    member.tags = tagsOf(core, n);
-    member.capabilities = decodeCapabilities(n.meta);
   }
-  member.vsn = vsnOf(n);
+  describe(core, member, n);
   if (oldStatus === 'failed' || oldStatus === 'left') {
     core.failedMembers.delete(n.name);
     core.leftMembers.delete(n.name);
@@ -194,11 +228,7 @@ export function handleNodeLeave(core: SerfCore, n: MlMember): void {
 export function handleNodeUpdate(core: SerfCore, n: MlMember): void {
   const member = core.members.get(n.name);
   if (member === undefined) return;
-  member.addr = addrOf(n);
-  member.port = n.port;
-  member.tags = tagsOf(core, n);
-  member.capabilities = decodeCapabilities(n.meta);
-  member.vsn = vsnOf(n);
+  describe(core, member, n);
   core.log.info('serf: member updated', { node: member.name });
   emitMember(core, 'member-update', member);
 }
