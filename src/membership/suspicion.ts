@@ -3,6 +3,14 @@
  * it fires `onTimeout` unless the member refutes first. It starts at `max` and shrinks toward
  * `min` as independent members confirm the suspicion (k of them expected), so a suspicion that
  * many agree on resolves quickly while a lone accuser's takes long.
+ *
+ * A timer that fires late by more than `stallGraceMs` (our event loop stalled: starved of CPU,
+ * a long GC) waits one more event-loop turn before it declares: Node.js runs timers that fell
+ * due during a stall before it reads the sockets, so the member's refutation may be waiting
+ * there, unread, when the deadline is judged. (A stall inside a packet handler, then the
+ * suspicion timer, then the alive at a higher incarnation: the member was declared dead for
+ * nothing, and every observer that hears us flaps it.) memberlist's goroutines have no such
+ * fixed order.
  */
 import type { Clock, Timer } from '../runtime/clock.ts';
 import { suspicionTimeoutAfter } from './math.ts';
@@ -15,13 +23,19 @@ export class Suspicion {
   readonly #start: number;
   readonly #confirmations = new Set<string>();
   readonly #onTimeout: (confirmations: number) => void;
+  readonly #stallGraceMs: number;
   #n = 0;
   #timer: Timer;
+  /** When the timer is due (clock ms). */
+  #deadline: number;
   #fired = false;
+  #deferred = false;
 
   /**
    * @param from the first accuser (counts as a source, not as a confirmation)
    * @param k confirmations expected; with k < 1 the timer starts at `min`
+   * @param stallGraceMs lateness beyond which a firing timer first lets the event loop read what
+   *   arrived meanwhile (one turn); 0 never waits (the `eventLoopLagThresholdMs` option)
    */
   constructor(
     clock: Clock,
@@ -30,22 +44,36 @@ export class Suspicion {
     minMs: number,
     maxMs: number,
     onTimeout: (confirmations: number) => void,
+    stallGraceMs = 0,
   ) {
     this.#clock = clock;
     this.#k = k;
     this.#minMs = minMs;
     this.#maxMs = maxMs;
     this.#onTimeout = onTimeout;
+    this.#stallGraceMs = stallGraceMs;
     this.#confirmations.add(from);
     this.#start = clock.now();
-    this.#timer = clock.setTimer(k < 1 ? minMs : maxMs, () => this.#fire());
+    const timeoutMs = k < 1 ? minMs : maxMs;
+    this.#deadline = this.#start + timeoutMs;
+    this.#timer = clock.setTimer(timeoutMs, this.#fire);
   }
 
-  #fire(): void {
+  readonly #fire = (): void => {
     if (this.#fired) return;
+    if (
+      this.#stallGraceMs > 0 &&
+      !this.#deferred &&
+      this.#clock.now() - this.#deadline > this.#stallGraceMs
+    ) {
+      // Stalled across the deadline: read the sockets first (a refutation cancels us meanwhile).
+      this.#deferred = true;
+      this.#timer = this.#clock.setTimer(0, this.#fire);
+      return;
+    }
     this.#fired = true;
     this.#onTimeout(this.#n);
-  }
+  };
 
   /** Independent confirmations received so far. */
   get confirmations(): number {
@@ -69,7 +97,8 @@ export class Suspicion {
     const elapsed = this.#clock.now() - this.#start;
     const remaining = suspicionTimeoutAfter(this.#n, this.#k, this.#minMs, this.#maxMs) - elapsed;
     this.#timer.cancel();
-    this.#timer = this.#clock.setTimer(Math.max(0, remaining), () => this.#fire());
+    this.#deadline = this.#clock.now() + Math.max(0, remaining);
+    this.#timer = this.#clock.setTimer(Math.max(0, remaining), this.#fire);
     return true;
   }
 

@@ -258,15 +258,23 @@ export function suspectNode(core: Core, s: Suspect): void {
   const max = core.opts.suspicionMaxTimeoutMult * min;
   core.suspicions.set(
     s.node,
-    new Suspicion(core.clock, s.from, k, min, max, (confirmations) => {
-      const st = core.nodes.get(s.node);
-      if (st === undefined || st.status !== 'suspect' || core.nodes.stateChangeAt(s.node) !== changeTime)
-        return;
-      core.log.info('marking a member as failed: suspicion timed out', { node: st.name, confirmations });
-      core.stats.deadDeclared++;
-      deadNode(core, { incarnation: st.incarnation, node: st.name, from: core.opts.name });
-      core.events.emit('dead', { member: core.nodes.member(s.node)!, confirmations });
-    }),
+    new Suspicion(
+      core.clock,
+      s.from,
+      k,
+      min,
+      max,
+      (confirmations) => {
+        const st = core.nodes.get(s.node);
+        if (st === undefined || st.status !== 'suspect' || core.nodes.stateChangeAt(s.node) !== changeTime)
+          return;
+        core.log.info('marking a member as failed: suspicion timed out', { node: st.name, confirmations });
+        core.stats.deadDeclared++;
+        deadNode(core, { incarnation: st.incarnation, node: st.name, from: core.opts.name });
+        core.events.emit('dead', { member: core.nodes.member(s.node)!, confirmations });
+      },
+      core.opts.eventLoopLagThresholdMs,
+    ),
   );
   core.events.emit('suspect', { member: core.nodes.member(s.node)!, from: s.from });
 }

@@ -17,7 +17,7 @@ import {
   validateOptions,
 } from '../../src/membership/index.ts';
 import { suspicionTimeoutAfter } from '../../src/membership/math.ts';
-import { VirtualClock } from '../../src/runtime/index.ts';
+import { StallableClock, VirtualClock } from '../../src/runtime/index.ts';
 
 describe('math (memberlist util_test.go)', () => {
   it('TestSuspicionTimeout', () => {
@@ -164,6 +164,29 @@ describe('Suspicion (memberlist suspicion_test.go, virtual time)', () => {
     s.confirm('foo');
     clock.advance(0);
     assert.equal(at, 200);
+  });
+
+  it('a timer that fires later than stallGraceMs waits one turn, in which a refutation cancels it', () => {
+    const base = new VirtualClock();
+    const clock = new StallableClock(base);
+    const fired: number[] = [];
+    const onTime = new Suspicion(clock, 'me', 0, 100, 1000, () => fired.push(clock.now()), 50);
+    base.runUntil(100);
+    assert.deepEqual(fired, [100], 'on time: declares at once');
+
+    const refuted = new Suspicion(clock, 'me', 0, 100, 1000, () => fired.push(clock.now()), 50);
+    clock.stall(300); // 100..400: the deadline (200) passes in the stall
+    // The refutation arrived during the stall; it is read once the stall ends (the defer is
+    // queued after the timer's own re-arm, as Node.js reads sockets after due timers).
+    base.setTimer(150, () => clock.defer(() => refuted.cancel()));
+    base.runUntil(1000);
+    assert.deepEqual(fired, [100], 'late by 200 ms: the refutation read in the extra turn wins');
+
+    const unrefuted = new Suspicion(clock, 'me', 0, 100, 1000, () => fired.push(clock.now()), 50);
+    clock.stall(300); // 1000..1300
+    base.runUntil(2000);
+    assert.deepEqual(fired, [100, 1300], 'late and not refuted: declares one turn later');
+    assert.ok(onTime && unrefuted);
   });
 });
 
