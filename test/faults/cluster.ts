@@ -52,9 +52,10 @@ export interface LogMark {
    * `suspect`: the node suspected a member after its own probe failed; `declared`: a suspicion the
    * node held timed out and it declared the member dead (the origin of a failure); `failed`: the
    * node marked a member failed (its own declaration or one it heard of); `refute`: the node
-   * refuted an accusation against itself.
+   * refuted an accusation against itself; `stall` (ours only): the node found a probe
+   * inconclusive because its own event loop had stalled (starved of CPU), and suspected nobody.
    */
-  kind: 'suspect' | 'declared' | 'refute' | 'failed';
+  kind: 'suspect' | 'declared' | 'refute' | 'failed' | 'stall';
   /** ms since the cluster's epoch, when the line was read. */
   atMs: number;
   /** The member it is about (suspect, failed); the node itself for a refutation. */
@@ -68,6 +69,10 @@ const LOG_PATTERNS: Record<Impl, { kind: LogMark['kind']; re: RegExp }[]> = {
     { kind: 'declared', re: /\] +marking a member as failed: suspicion timed out node=(\S+)/ },
     { kind: 'refute', re: /\] +refuting a (?:suspicion of|death notice about) ourselves/ },
     { kind: 'failed', re: /\] +serf: member-failed node=(\S+)/ },
+    {
+      kind: 'stall',
+      re: /\] +probe inconclusive: our own event loop stalled; not suspecting the target node=(\S+)/,
+    },
   ],
   serf: [
     { kind: 'suspect', re: /memberlist: Suspect (\S+) has failed, no acks received/ },

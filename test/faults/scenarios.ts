@@ -148,7 +148,12 @@ function countDeclarations(c: FaultCluster, fromMs: number, toMs: number, judge:
   return d;
 }
 
-function countMarks(c: FaultCluster, kind: 'suspect' | 'refute', fromMs: number, toMs: number): number {
+function countMarks(
+  c: FaultCluster,
+  kind: 'suspect' | 'refute' | 'stall',
+  fromMs: number,
+  toMs: number,
+): number {
   let k = 0;
   for (const n of c.nodes)
     for (const m of n.marks) if (m.kind === kind && m.atMs >= fromMs && m.atMs <= toMs) k++;
@@ -196,6 +201,11 @@ const COMMON: FigureSpec[] = [
   { id: 'suspicions', label: 'suspicions raised (logs)', unit: 'count' },
   { id: 'refutations', label: 'refutations (logs)', unit: 'count' },
   { id: 'maxHealth', label: 'highest Lifeguard health score', unit: 'count' },
+  {
+    id: 'stalls',
+    label: 'probes inconclusive, own event loop stalled (logs; ours only)',
+    unit: 'count',
+  },
   { id: 'loadStart', label: 'machine load (1-min avg) at start', unit: 'count' },
   { id: 'loadMax', label: 'machine load (1-min avg), highest', unit: 'count' },
   { id: 'agentCpu', label: 'CPU per agent (ms/s)', unit: 'count' },
@@ -244,6 +254,8 @@ async function measured(
   r.figures.relayedPolls = d.relayedPolls;
   r.figures.suspicions = countMarks(c, 'suspect', window.fromMs, window.toMs);
   r.figures.refutations = countMarks(c, 'refute', window.fromMs, window.toMs);
+  // memberlist has no such check: a stall there is only seen as the failed probes it causes.
+  r.figures.stalls = c.impl === 'gossip' ? countMarks(c, 'stall', window.fromMs, window.toMs) : null;
   r.figures.maxHealth = Math.max(0, ...c.maxHealth.values());
   r.notes.push(...d.examples);
   return r;
