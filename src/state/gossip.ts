@@ -16,6 +16,7 @@ import { applyOne, copyFor, drainPending, holdPending, noteKnown, updateLag } fr
 import { type Change, encodeNotice, encodeUpdate, type NoticeMessage, type UpdateMessage } from './codec.ts';
 import type { Peer, StateCore } from './core.ts';
 import { refute } from './local.ts';
+import { stateSeams } from './seams.ts';
 import type { NodeCopy } from './store.ts';
 import { sendWant } from './sync.ts';
 
@@ -62,7 +63,7 @@ export function handleUpdate(core: StateCore, u: UpdateMessage, bytes: Uint8Arra
   let isNew: boolean;
   if (u.gen < t.gen || (u.gen === t.gen && c.version <= t.max)) {
     isNew = false;
-  } else if (u.gen === t.gen && c.version === t.max + 1) {
+  } else if (u.gen === t.gen && stateSeams.isNextInLine(t.max, c.version)) {
     applyOne(core, copy, c);
     drainPending(core, copy);
     core.touch(copy);

@@ -44,6 +44,7 @@ import {
   nameHashes,
 } from './digest.ts';
 import { refute } from './local.ts';
+import { stateSeams } from './seams.ts';
 import type { NodeCopy } from './store.ts';
 
 /** Whether (gen, max) a is ahead of b. */
@@ -219,7 +220,10 @@ function sendDeltas(core: StateCore, peer: Peer, owed: Owed): void {
     // A run from the peer's max misses the deletes whose tombstones we collected (at or below
     // our gc): safe only when the peer's map cannot hold a value one of them deleted, i.e. when
     // its horizon (its max, or the floor of a rebuild from scratch) is at or past our gc.
-    const reset = theirs === null || theirs.gen < live.gen || Math.max(theirs.max, theirs.floor) < live.gc;
+    const reset =
+      theirs === null ||
+      theirs.gen < live.gen ||
+      !stateSeams.canSendRun(Math.max(theirs.max, theirs.floor), live.gc);
     if (!reset && (theirs.gen > live.gen || theirs.max >= live.max)) continue;
     const from = reset ? 0 : theirs!.max;
     const changes = live.changesAfter(from);
