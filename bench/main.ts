@@ -9,6 +9,7 @@ const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void>
   membership: () => import('./membership.ts'),
   members: () => import('./members.ts'),
   'cli-start': () => import('./cli-start.ts'),
+  state: () => import('./state.ts'),
 };
 
 const [name, ...rest] = process.argv.slice(2);

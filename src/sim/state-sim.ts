@@ -27,6 +27,7 @@ import type { Timer } from '../runtime/clock.ts';
 import { SeededRandom } from '../runtime/random.ts';
 import { VirtualClock } from '../runtime/virtual-clock.ts';
 import type { StateOptions } from '../state/options.ts';
+import { ChangeCache } from '../state/store.ts';
 import { ReplicatedState } from '../state/state.ts';
 import type { PersistedChange, PersistedState, StatePersistence } from '../state/types.ts';
 import { MemoryNetwork } from '../transport/memory.ts';
@@ -160,6 +161,9 @@ export async function runStateSim(options: StateSimOptions): Promise<StateSimRes
     ...options.state,
   };
   const clock = new VirtualClock();
+  // One cache of changes for every node, as an embedding of many nodes would share (it is
+  // content-checked, so it cannot hand one node another's value).
+  const changeCache = new ChangeCache();
   const network = new MemoryNetwork({ clock, random: netRandom, latencyMs: 2, jitterMs: 3 });
   const result: StateSimResult = {
     seed: options.seed,
@@ -225,6 +229,7 @@ export async function runStateSim(options: StateSimOptions): Promise<StateSimRes
     const state = new ReplicatedState({
       serf,
       generation,
+      changeCache,
       ...(s.disk ? { persistence: s.disk } : {}),
       ...stateOptions,
     });

@@ -62,9 +62,10 @@ function applyRun(
       core.drop(refusal, `the map of ${copy.node} would cross our limit at version ${c.version}`);
       return false;
     }
-    const old = data.apply(c, now);
+    const shared = core.changeCache === undefined ? c : core.changeCache.intern(copy.node, data.gen, c);
+    const old = data.apply(shared, now);
     data.max = c.version;
-    if (events !== undefined) copy.diff(old, c, c.value === null ? 'deleted' : copy.awayCause, events);
+    if (events !== undefined) copy.diff(old, shared, c.value === null ? 'deleted' : copy.awayCause, events);
   }
   if (to > data.max) data.max = to;
   return true;

@@ -18,7 +18,7 @@ import type { Addr } from '../transport/transport.ts';
 import { EntryFlag } from './codec.ts';
 import { DigestTree } from './digest.ts';
 import type { StateOptions } from './options.ts';
-import { MapData, NodeCopy } from './store.ts';
+import { type ChangeCache, MapData, NodeCopy } from './store.ts';
 import type { OwnerStatus, StateChange, StateEntry, StatePersistence, StateStats } from './types.ts';
 import { WatchHub } from './watch.ts';
 
@@ -46,6 +46,9 @@ function newStats(): StateStats {
     resetsSent: 0,
     resetsReceived: 0,
     streamDeltasSent: 0,
+    packetsSent: 0,
+    streamsSent: 0,
+    broadcastsSent: 0,
     bytesSent: 0,
     bytesReceived: 0,
     generationBumps: 0,
@@ -65,6 +68,8 @@ export interface StateCoreDeps {
   generation: number;
   /** Our map as persisted, to start from. */
   initial: MapData | undefined;
+  /** Shared copies of changes (many nodes in one process). */
+  changeCache: ChangeCache | undefined;
 }
 
 export class StateCore {
@@ -75,6 +80,7 @@ export class StateCore {
   readonly log: Logger;
   readonly ctx: ExtensionContext;
   readonly persistence: StatePersistence | undefined;
+  readonly changeCache: ChangeCache | undefined;
   readonly stats = newStats();
   /** Every map we hold, by node name (ours included). Bounded by `maxNodes`. */
   readonly copies = new Map<string, NodeCopy>();
@@ -102,6 +108,7 @@ export class StateCore {
     this.log = ctx.logger;
     this.ctx = ctx;
     this.persistence = deps.persistence;
+    this.changeCache = deps.changeCache;
     this.queue = new TransmitLimitedQueue(
       deps.retransmitMult,
       () => this.peers.size + 1,
@@ -140,12 +147,14 @@ export class StateCore {
 
   /** Sends one message to a peer in a packet. */
   sendPacket(peer: Peer, payload: Uint8Array): void {
+    this.stats.packetsSent++;
     this.stats.bytesSent += payload.length;
     this.ctx.sendPacket(peer.addr, payload);
   }
 
   /** Sends one message to a peer over a stream (a failure is logged: anti-entropy repairs it). */
   sendStream(peer: Peer, payload: Uint8Array): void {
+    this.stats.streamsSent++;
     this.stats.bytesSent += payload.length;
     this.ctx.sendStream(peer.addr, payload).catch((e: unknown) => {
       this.log.debug('state: a stream send failed', { node: peer.name, error: String(e) });

@@ -39,6 +39,7 @@ export function queueOwnChange(core: StateCore, c: Change): void {
 export function getBroadcasts(core: StateCore, overhead: number, limit: number, to: Addr): Uint8Array[] {
   if (core.queue.length === 0 || !core.peerByAddr.has(to)) return [];
   const out = core.queue.getBroadcasts(overhead, limit);
+  core.stats.broadcastsSent += out.length;
   for (const m of out) core.stats.bytesSent += m.length;
   return out;
 }

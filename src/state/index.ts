@@ -10,6 +10,7 @@ export {
   VALUE_BYTES_HARD_LIMIT,
 } from './options.ts';
 export { ReplicatedState, type ReplicatedStateInit, type StateInfo } from './state.ts';
+export { CHANGE_CACHE_MAX_VALUE_BYTES, ChangeCache } from './store.ts';
 export type {
   DeleteCause,
   OwnerStatus,

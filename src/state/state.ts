@@ -40,7 +40,7 @@ import { getBroadcasts, handleNotice, handleUpdate } from './gossip.ts';
 import { deleteLocal, loadPersisted, persistedState, setLocal, sweep } from './local.ts';
 import { resolveStateOptions, type StateOptions } from './options.ts';
 import { isOurs, onMember, onReap } from './peers.ts';
-import { entryBytes, sameBytes } from './store.ts';
+import { type ChangeCache, entryBytes, sameBytes } from './store.ts';
 import { antiEntropyRound, handleDelta, handleSync } from './sync.ts';
 import type {
   ReplicationLag,
@@ -67,6 +67,11 @@ export interface ReplicatedStateInit extends Partial<StateOptions> {
   generation?: number;
   /** Where our own map is kept across restarts (the agent's `--data-dir`). */
   persistence?: StatePersistence;
+  /**
+   * Shared copies of changes, for many nodes in one process (the simulator, an embedding of
+   * several nodes): pass one cache to all of them. @default none
+   */
+  changeCache?: ChangeCache;
 }
 
 /** Counters and sizes, for `/metrics` and `gossip info`. */
@@ -105,7 +110,7 @@ export class ReplicatedState {
   readonly #serf: Serf;
 
   constructor(init: ReplicatedStateInit) {
-    const { serf, generation, persistence, ...rest } = init;
+    const { serf, generation, persistence, changeCache, ...rest } = init;
     if (serf === undefined) throw new ConfigError('serf', 'the replicated state needs the Serf it runs on');
     if (generation !== undefined && !(Number.isSafeInteger(generation) && generation >= 1)) {
       throw new ConfigError('generation', `expected an integer >= 1; got ${JSON.stringify(generation)}`);
@@ -132,6 +137,7 @@ export class ReplicatedState {
       persistence,
       generation: loaded.generation,
       initial: loaded.map,
+      changeCache,
     });
     persistence?.rewrite(persistedState(core));
     this.#core = core;

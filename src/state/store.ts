@@ -287,3 +287,41 @@ export function sameBytes(a: Uint8Array, b: Uint8Array | null): boolean {
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
+
+/** Values up to this size are shared through a {@link ChangeCache}. */
+export const CHANGE_CACHE_MAX_VALUE_BYTES = 512;
+
+/**
+ * Shared copies of changes, for many nodes in one process (the simulator, an embedding): the
+ * change at (node, generation, version) is the same everywhere, so every replica can hold one
+ * object instead of its own decoded copy. Bounded: at most `maxEntries` changes (a full cache
+ * starts over), and only those with values up to {@link CHANGE_CACHE_MAX_VALUE_BYTES}; a miss
+ * just means a replica keeps its own copy. A hit is checked for equal content, so a cache
+ * shared by unrelated clusters (reusing node names) never mixes their values up.
+ */
+export class ChangeCache {
+  readonly maxEntries: number;
+  readonly #cache = new Map<string, Change>();
+
+  constructor(maxEntries = 1 << 17) {
+    this.maxEntries = maxEntries;
+  }
+
+  /** The shared copy of `c`, a change of `node`'s map at generation `gen`. */
+  intern(node: string, gen: number, c: Change): Change {
+    if (c.value !== null && c.value.length > CHANGE_CACHE_MAX_VALUE_BYTES) return c;
+    const id = `${gen}:${c.version}:${node}`;
+    const hit = this.#cache.get(id);
+    if (hit !== undefined) {
+      const same =
+        hit.key === c.key &&
+        hit.flags === c.flags &&
+        hit.ttlMs === c.ttlMs &&
+        (hit.value === null ? c.value === null : c.value !== null && sameBytes(hit.value, c.value));
+      return same ? hit : c;
+    }
+    if (this.#cache.size >= this.maxEntries) this.#cache.clear();
+    this.#cache.set(id, c);
+    return c;
+  }
+}

@@ -190,6 +190,13 @@ export interface StateStats {
   resetsReceived: number;
   /** Delta messages that went over a stream because they did not fit a packet. */
   streamDeltasSent: number;
+  /**
+   * Messages sent: in packets of their own (syncs, small deltas), over streams (large deltas),
+   * and piggybacked on memberlist's gossip (updates and notices, each transmission counted).
+   */
+  packetsSent: number;
+  streamsSent: number;
+  broadcastsSent: number;
   /** Bytes of state messages sent and received (payloads, before memberlist's framing). */
   bytesSent: number;
   bytesReceived: number;
