@@ -12,6 +12,8 @@
  * | 2 | notice (gossiped) | `[node, gen, version]`: a version too large to gossip exists; pull it |
  * | 3 | sync | `[from, [item...]]`, items below |
  * | 4 | delta | `[from, more, [nodeDelta...]]` |
+ * | 5 | ask | `[from, id, node]`: which (generation, version) of node's map do you hold? |
+ * | 6 | tell | `[from, id, node, gen, max]`: the answer (gen 0: none) |
  *
  * Sync items: `[0, depth, index, hashHi, hashLo, count]` a **range** of the digest tree (see
  * digest.ts) as the sender holds it; `[1, depth, index, [node, gen, max, floor, ...]]` a **leaf**:
@@ -38,7 +40,7 @@ export const STATE_CAPABILITY = 'state';
 export const STATE_CAPABILITY_VERSION = 1;
 
 /** Message kinds (the byte after the type). */
-export const StateKind = { update: 1, notice: 2, sync: 3, delta: 4 } as const;
+export const StateKind = { update: 1, notice: 2, sync: 3, delta: 4, ask: 5, tell: 6 } as const;
 
 /** Entry flag bits. */
 export const EntryFlag = { ephemeral: 1 } as const;
@@ -127,7 +129,21 @@ export interface DeltaMessage {
   readonly nodes: readonly NodeDelta[];
 }
 
+/** A question (`ask`) or its answer (`tell`) about where a peer's copy of a map stands. */
+export interface AskMessage {
+  readonly from: string;
+  readonly id: number;
+  readonly node: string;
+}
+
+export interface TellMessage extends AskMessage {
+  readonly gen: number;
+  readonly max: number;
+}
+
 export type StateMessage =
+  | { readonly kind: 'ask'; readonly body: AskMessage }
+  | { readonly kind: 'tell'; readonly body: TellMessage }
   | { readonly kind: 'update'; readonly body: UpdateMessage }
   | { readonly kind: 'notice'; readonly body: NoticeMessage }
   | { readonly kind: 'sync'; readonly body: SyncMessage }
@@ -287,6 +303,26 @@ export function encodeSync(m: SyncMessage): Uint8Array {
   return w.finish();
 }
 
+export function encodeAsk(m: AskMessage): Uint8Array {
+  return header(new MsgpackWriter(64), StateKind.ask)
+    .arrayHeader(3)
+    .str(m.from)
+    .int(m.id)
+    .str(m.node)
+    .finish();
+}
+
+export function encodeTell(m: TellMessage): Uint8Array {
+  return header(new MsgpackWriter(64), StateKind.tell)
+    .arrayHeader(5)
+    .str(m.from)
+    .int(m.id)
+    .str(m.node)
+    .int(m.gen)
+    .int(m.max)
+    .finish();
+}
+
 /** Bytes of a delta message around its node deltas. */
 export function deltaOverhead(from: string): number {
   return 2 + 1 + rawSize(utf8Length(from)) + 1 + 5;
@@ -384,6 +420,15 @@ export function decodeStateMessage(buf: Uint8Array): DecodeResult<StateMessage> 
 
 function body(r: MsgpackReader, kind: number): StateMessage {
   switch (kind) {
+    case StateKind.ask: {
+      exactArray(r, 'ask', 3);
+      return { kind: 'ask', body: { from: name(r, 'from'), id: uint32(r, 'id'), node: name(r, 'node') } };
+    }
+    case StateKind.tell: {
+      exactArray(r, 'tell', 5);
+      const body = { from: name(r, 'from'), id: uint32(r, 'id'), node: name(r, 'node') };
+      return { kind: 'tell', body: { ...body, gen: uint(r, 'generation'), max: uint(r, 'max') } };
+    }
     case StateKind.update: {
       exactArray(r, 'update', 7);
       const node = name(r, 'node');

@@ -18,6 +18,7 @@ import type { Addr } from '../transport/transport.ts';
 import { EntryFlag } from './codec.ts';
 import { DigestTree } from './digest.ts';
 import type { StateOptions } from './options.ts';
+import type { PendingAsk } from './replicas.ts';
 import { type ChangeCache, MapData, NodeCopy } from './store.ts';
 import type { OwnerStatus, StateChange, StateEntry, StatePersistence, StateStats } from './types.ts';
 import { WatchHub } from './watch.ts';
@@ -97,6 +98,9 @@ export class StateCore {
   /** Out-of-order updates held over all maps (bounded by `maxPendingUpdates`). */
   pendingCount = 0;
   readonly timers = new Set<Timer>();
+  /** Questions about replicas in flight (replicas.ts), bounded by `MAX_PENDING_ASKS`. */
+  readonly asks = new Map<number, PendingAsk>();
+  #askId = 0;
   isRunning = false;
 
   constructor(deps: StateCoreDeps) {
@@ -121,6 +125,11 @@ export class StateCore {
     this.self = new NodeCopy(this.name, live);
     this.copies.set(this.name, this.self);
     this.tree.add(this.self, live.gen, live.max);
+  }
+
+  nextAskId(): number {
+    this.#askId = (this.#askId + 1) >>> 0;
+    return this.#askId;
   }
 
   /** Publishes changes to the watches. */

@@ -9,6 +9,7 @@ export {
   type StateOptions,
   VALUE_BYTES_HARD_LIMIT,
 } from './options.ts';
+export { MAX_PENDING_ASKS, type ReplicaVersion } from './replicas.ts';
 export { ReplicatedState, type ReplicatedStateInit, type StateInfo } from './state.ts';
 export { CHANGE_CACHE_MAX_VALUE_BYTES, ChangeCache } from './store.ts';
 export type {

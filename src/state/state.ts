@@ -40,6 +40,7 @@ import { getBroadcasts, handleNotice, handleUpdate } from './gossip.ts';
 import { deleteLocal, loadPersisted, persistedState, setLocal, sweep } from './local.ts';
 import { resolveStateOptions, type StateOptions } from './options.ts';
 import { isOurs, onMember, onReap } from './peers.ts';
+import { askReplicas, handleAsk, handleTell, type ReplicaVersion } from './replicas.ts';
 import { type ChangeCache, entryBytes, sameBytes } from './store.ts';
 import { antiEntropyRound, handleDelta, handleSync } from './sync.ts';
 import type {
@@ -298,6 +299,16 @@ export class ReplicatedState {
     return out.sort((a, b) => (a.node < b.node ? -1 : 1));
   }
 
+  /**
+   * Where every live node of ours stands on `node`'s map (ours included): each is asked and
+   * answers with the generation and version it holds (0, 0 when none). Resolves when all
+   * answered or after `timeoutMs`, with the answers that came. How a write's spread is watched.
+   * @throws RangeError when 64 questions are already in flight.
+   */
+  replicas(node: string, options: { timeoutMs?: number } = {}): Promise<ReplicaVersion[]> {
+    return askReplicas(this.#core, node, options.timeoutMs ?? 1000);
+  }
+
   /** Whether `member` is one of ours (advertises the state capability). */
   isMemberOfOurs(member: string): boolean {
     return member === this.#core.name || isOurs(this.#core, member);
@@ -363,6 +374,12 @@ function handleMessage(core: StateCore, payload: Uint8Array, from: Addr): void {
     case 'delta':
       handleDelta(core, m.body);
       break;
+    case 'ask':
+      handleAsk(core, m.body);
+      break;
+    case 'tell':
+      handleTell(core, m.body);
+      break;
   }
 }
 
@@ -383,5 +400,6 @@ function stop(core: StateCore): void {
   for (const t of core.timers) t.cancel();
   core.timers.clear();
   for (const copy of core.copies.values()) copy.gapTimer?.cancel();
+  for (const ask of [...core.asks.values()]) ask.settle();
   core.hub.closeAll();
 }

@@ -320,3 +320,21 @@ test('state: entries, nodesWhere, JSON and text helpers', async () => {
   assert.throws(() => new ReplicatedState({ serf: nodes[0]!.serf }), /before start/);
   await sim.close();
 });
+
+test('state: replicas() tells where every live node’s copy of a map stands', async () => {
+  const sim = new StateSim(14);
+  const nodes = await sim.stateCluster(4);
+  await sim.waitFor('spread', () => converged(nodes), 20_000);
+  const { version } = nodes[0]!.state.set('x', '1');
+  const asked = nodes[1]!.state.replicas('n0', { timeoutMs: 500 });
+  const answers = await sim.drive(asked);
+  assert.deepEqual(
+    answers.map((a) => a.node),
+    ['n1', 'n0', 'n2', 'n3'],
+  );
+  assert.ok(answers.every((a) => a.version <= version));
+  await sim.waitFor('spread', () => converged(nodes), 20_000);
+  const later = await sim.drive(nodes[1]!.state.replicas('n0'));
+  assert.ok(later.every((a) => a.version === version && a.generation === nodes[0]!.state.generation));
+  await sim.close();
+});

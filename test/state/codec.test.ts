@@ -7,9 +7,11 @@ import {
   type DeltaMessage,
   decodeStateMessage,
   deltaOverhead,
+  encodeAsk,
   encodeDelta,
   encodeNotice,
   encodeSync,
+  encodeTell,
   encodeUpdate,
   nodeDeltaHeaderSize,
   STATE_MESSAGE_TYPE,
@@ -40,6 +42,15 @@ test('state codec: every message kind decodes to what was encoded', () => {
   const t = decodeStateMessage(encodeUpdate(tomb));
   assert.ok(t.ok);
   assert.deepEqual(t.value, { kind: 'update', body: tomb });
+
+  const ask = { from: 'a', id: 7, node: 'n1' };
+  const asked = decodeStateMessage(encodeAsk(ask));
+  assert.ok(asked.ok);
+  assert.deepEqual(asked.value, { kind: 'ask', body: ask });
+  const tell = { from: 'b', id: 7, node: 'n1', gen: 2 ** 41, max: 9 };
+  const told = decodeStateMessage(encodeTell(tell));
+  assert.ok(told.ok);
+  assert.deepEqual(told.value, { kind: 'tell', body: tell });
 
   const notice = { node: 'n1', gen: 5, version: 123_456 };
   const n = decodeStateMessage(encodeNotice(notice));
