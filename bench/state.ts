@@ -297,9 +297,12 @@ export async function benchSize(
   const value = (i: number) => `v${String(i).padStart(15, '0')}`;
   for (const node of c.nodes)
     for (let k = 0; k < keys; k++) node.state.set(`k${String(k).padStart(3, '0')}`, value(k));
-  log(`  ${n} nodes: members and ${n * keys} keys written; warm start of the maps...`);
+  const elapsed = () => `${((performance.now() - wallStart) / 1000).toFixed(1)} s wall`;
+  log(`  ${n} nodes: members and ${n * keys} keys written (${elapsed()}); warm start of the maps...`);
   await c.warmState();
+  log(`  ${n} nodes: maps delivered (${elapsed()})`);
   await c.until('every node holds every map', () => c.nodes.every((x) => c.holdsAll(x)), 300_000, 1000);
+  log(`  ${n} nodes: every node holds every map (${elapsed()}); draining the queues...`);
   await c.until('every broadcast queue is empty', () => c.queuesEmpty(), 600_000, 500);
   // Let anti-entropy and memberlist settle into their steady state.
   await c.run(2 * defaultStateOptions().antiEntropyIntervalMs);
@@ -347,7 +350,12 @@ export async function benchSize(
       throw e;
     },
   );
-  const newNodeMs = await c.until('the new node holds every map', () => joined && c.holdsAll(joiner), 600_000, 10);
+  const newNodeMs = await c.until(
+    'the new node holds every map',
+    () => joined && c.holdsAll(joiner),
+    600_000,
+    10,
+  );
   const newNodeBytes = joiner.state.info().bytesReceived - before;
 
   const rounds = writeMs.map((ms) => roundTo(ms / GOSSIP_INTERVAL_MS, 1));

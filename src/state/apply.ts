@@ -101,6 +101,18 @@ function swapIn(core: StateCore, copy: NodeCopy, next: MapData): void {
   core.emit(events);
 }
 
+/** Shares a remote map with other nodes of this process that hold the same (see ChangeCache). */
+function share(core: StateCore, copy: NodeCopy): void {
+  if (
+    core.changeCache === undefined ||
+    copy === core.self ||
+    copy.staging !== undefined ||
+    copy.pending.size > 0
+  )
+    return;
+  copy.live = core.changeCache.shareMap(copy.node, copy.live);
+}
+
 /**
  * A map's horizon: no delete at or below it can be missing from it. Its max; for a map being
  * rebuilt from scratch, possibly higher: the collection point of the map it is rebuilt from
@@ -146,13 +158,14 @@ export function acceptNodeDelta(core: StateCore, d: NodeDelta): boolean {
       return false;
     }
     if (d.to <= t.max) return false;
-    if (t === copy.live) {
+    const w = copy.writableTarget();
+    if (w === copy.live) {
       const events: StateChange[] = [];
-      applyRun(core, copy, t, d.changes, d.to, events);
+      applyRun(core, copy, w, d.changes, d.to, events);
       core.emit(events);
     } else {
-      const whole = applyRun(core, copy, t, d.changes, d.to, undefined);
-      if (whole && t.max >= d.max) swapIn(core, copy, t);
+      const whole = applyRun(core, copy, w, d.changes, d.to, undefined);
+      if (whole && w.max >= d.max) swapIn(core, copy, w);
     }
   }
   core.touch(copy);
@@ -163,7 +176,7 @@ export function acceptNodeDelta(core: StateCore, d: NodeDelta): boolean {
 
 /** Applies one gossiped change at `max + 1` of the map `copy` builds on. */
 export function applyOne(core: StateCore, copy: NodeCopy, c: Change): void {
-  const t = copy.target;
+  const t = copy.writableTarget();
   if (t === copy.live) {
     const events: StateChange[] = [];
     applyRun(core, copy, t, [c], c.version, events);
@@ -201,6 +214,7 @@ export function drainPending(core: StateCore, copy: NodeCopy): void {
     return;
   }
   if (copy.pendingGen > t.gen) return;
+  // copy.target is read again after each change: applyOne may swap a shared map for a copy.
   let next = copy.pending.get(t.max + 1);
   let changed = false;
   while (next !== undefined) {
@@ -208,10 +222,11 @@ export function drainPending(core: StateCore, copy: NodeCopy): void {
     core.pendingCount--;
     applyOne(core, copy, next);
     changed = true;
-    next = copy.pending.get(t.max + 1);
+    next = copy.pending.get(copy.target.max + 1);
   }
+  const max = copy.target.max;
   for (const v of copy.pending.keys()) {
-    if (v <= t.max) {
+    if (v <= max) {
       copy.pending.delete(v);
       core.pendingCount--;
     }
@@ -222,6 +237,7 @@ export function drainPending(core: StateCore, copy: NodeCopy): void {
 /** After a map moved forward: lag bookkeeping, and relaying a notice we can now serve. */
 export function afterProgress(core: StateCore, copy: NodeCopy): void {
   updateLag(core, copy);
+  share(core, copy);
   const n = copy.notice;
   if (n === undefined) return;
   const live = copy.live;

@@ -193,7 +193,9 @@ export function sweep(core: StateCore): void {
       core.emit(events);
     }
     const gcBefore = live.gc;
-    const n = live.collect(olderThan, core.opts.maxKeysPerNode);
+    const n = live.hasCollectible(olderThan, core.opts.maxKeysPerNode)
+      ? copy.writableLive().collect(olderThan, core.opts.maxKeysPerNode)
+      : 0;
     if (copy.staging !== undefined) copy.staging.collect(olderThan, core.opts.maxKeysPerNode);
     if (n > 0) {
       core.stats.tombstonesCollected += n;

@@ -64,11 +64,36 @@ export class MapData {
   readonly expiries = new Map<string, number>();
   /** Keys whose TTL ran out (hidden until a newer change for the key). */
   readonly expired = new Set<string>();
+  /**
+   * Held by several nodes of one process at once (see {@link ChangeCache.shareMap}): never
+   * changed in place; a node that changes it works on its own {@link clone} first.
+   */
+  shared = false;
 
   constructor(gen: number, max = 0, gc = 0) {
     this.gen = gen;
     this.max = max;
     this.gc = gc;
+  }
+
+  /** A copy of its own (not shared). */
+  clone(): MapData {
+    const c = new MapData(this.gen, this.max, this.gc);
+    for (const [k, v] of this.entries) c.entries.set(k, v);
+    c.liveKeys = this.liveKeys;
+    c.liveBytes = this.liveBytes;
+    c.tombstones = this.tombstones;
+    for (let i = this.#tombHead; i < this.#tombs.length; i++) c.#tombs.push(this.#tombs[i]!);
+    for (const [k, v] of this.expiries) c.expiries.set(k, v);
+    for (const k of this.expired) c.expired.add(k);
+    return c;
+  }
+
+  /** Whether {@link collect} would collect anything. */
+  hasCollectible(olderThan: number, maxTombstones: number): boolean {
+    if (this.tombstones > maxTombstones) return true;
+    const t = this.#tombs[this.#tombHead];
+    return t !== undefined && t.at <= olderThan;
   }
 
   /**
@@ -190,6 +215,17 @@ export class NodeCopy implements DigestMember {
     return this.staging ?? this.live;
   }
 
+  /** The live map, made this copy's own first if it is shared (to change it). */
+  writableLive(): MapData {
+    if (this.live.shared) this.live = this.live.clone();
+    return this.live;
+  }
+
+  /** The map this copy builds on, made its own first if it is shared (to change it). */
+  writableTarget(): MapData {
+    return this.staging ?? this.writableLive();
+  }
+
   /** Whether ephemeral entries are hidden (the owner is away). */
   get isOwnerAway(): boolean {
     return this.ownerStatus === 'failed' || this.ownerStatus === 'left';
@@ -292,16 +328,23 @@ export function sameBytes(a: Uint8Array, b: Uint8Array | null): boolean {
 export const CHANGE_CACHE_MAX_VALUE_BYTES = 512;
 
 /**
- * Shared copies of changes, for many nodes in one process (the simulator, an embedding): the
- * change at (node, generation, version) is the same everywhere, so every replica can hold one
- * object instead of its own decoded copy. Bounded: at most `maxEntries` changes (a full cache
- * starts over), and only those with values up to {@link CHANGE_CACHE_MAX_VALUE_BYTES}; a miss
- * just means a replica keeps its own copy. A hit is checked for equal content, so a cache
- * shared by unrelated clusters (reusing node names) never mixes their values up.
+ * Shared copies of changes and maps, for many nodes in one process (the simulator, an
+ * embedding): the change at (node, generation, version) is the same everywhere, so every
+ * replica can hold one object instead of its own decoded copy; and replicas whose copy of a
+ * node's map holds the very same changes can hold one map, copied on write (a replica that
+ * applies a change to a shared map first makes it its own). Bounded: at most `maxEntries`
+ * changes (a full cache starts over) and one map per node; only changes with values up to
+ * {@link CHANGE_CACHE_MAX_VALUE_BYTES}, and maps without TTLs (their expiry times are each
+ * replica's own), are shared. A miss just means a replica keeps its own copy. A hit is checked
+ * for equal content, so a cache shared by unrelated clusters (reusing node names) never mixes
+ * their values up.
  */
 export class ChangeCache {
   readonly maxEntries: number;
-  readonly #cache = new Map<string, Change>();
+  /** node → generation → version → change. */
+  readonly #changes = new Map<string, Map<number, Map<number, Change>>>();
+  #size = 0;
+  readonly #maps = new Map<string, MapData>();
 
   constructor(maxEntries = 1 << 17) {
     this.maxEntries = maxEntries;
@@ -310,8 +353,17 @@ export class ChangeCache {
   /** The shared copy of `c`, a change of `node`'s map at generation `gen`. */
   intern(node: string, gen: number, c: Change): Change {
     if (c.value !== null && c.value.length > CHANGE_CACHE_MAX_VALUE_BYTES) return c;
-    const id = `${gen}:${c.version}:${node}`;
-    const hit = this.#cache.get(id);
+    let byGen = this.#changes.get(node);
+    if (byGen === undefined) {
+      byGen = new Map();
+      this.#changes.set(node, byGen);
+    }
+    let byVersion = byGen.get(gen);
+    if (byVersion === undefined) {
+      byVersion = new Map();
+      byGen.set(gen, byVersion);
+    }
+    const hit = byVersion.get(c.version);
     if (hit !== undefined) {
       const same =
         hit.key === c.key &&
@@ -320,8 +372,46 @@ export class ChangeCache {
         (hit.value === null ? c.value === null : c.value !== null && sameBytes(hit.value, c.value));
       return same ? hit : c;
     }
-    if (this.#cache.size >= this.maxEntries) this.#cache.clear();
-    this.#cache.set(id, c);
+    if (this.#size >= this.maxEntries) {
+      this.#changes.clear();
+      this.#maps.clear();
+      this.#size = 0;
+      return c;
+    }
+    byVersion.set(c.version, c);
+    this.#size++;
     return c;
+  }
+
+  /**
+   * The shared map equal to `data` (a replica's complete copy of `node`'s map), or `data`
+   * itself, now shared, when it is the newest seen; or `data` unshared when it cannot be.
+   */
+  shareMap(node: string, data: MapData): MapData {
+    if (data.shared || data.expiries.size > 0) return data;
+    const held = this.#maps.get(node);
+    if (
+      held !== undefined &&
+      held.gen === data.gen &&
+      held.max === data.max &&
+      held.gc === data.gc &&
+      held.entries.size === data.entries.size &&
+      held.liveKeys === data.liveKeys &&
+      held.tombstones === data.tombstones
+    ) {
+      let same = true;
+      for (const [k, c] of data.entries) {
+        if (held.entries.get(k) !== c) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return held;
+    }
+    if (held === undefined || data.gen > held.gen || (data.gen === held.gen && data.max > held.max)) {
+      data.shared = true;
+      this.#maps.set(node, data);
+    }
+    return data;
   }
 }
