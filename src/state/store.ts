@@ -350,7 +350,7 @@ export class ChangeCache {
     this.maxEntries = maxEntries;
   }
 
-  /** The shared copy of `c`, a change of `node`'s map at generation `gen`. */
+  /** The shared copy of `c`, a change of `node`'s map at generation `gen`. @internal (the state core's) */
   intern(node: string, gen: number, c: Change): Change {
     if (c.value !== null && c.value.length > CHANGE_CACHE_MAX_VALUE_BYTES) return c;
     let byGen = this.#changes.get(node);
@@ -386,6 +386,7 @@ export class ChangeCache {
   /**
    * The shared map equal to `data` (a replica's complete copy of `node`'s map), or `data`
    * itself, now shared, when it is the newest seen; or `data` unshared when it cannot be.
+   * @internal (the state core's)
    */
   shareMap(node: string, data: MapData): MapData {
     if (data.shared || data.expiries.size > 0) return data;
