@@ -27,8 +27,8 @@ import type { Timer } from '../runtime/clock.ts';
 import { SeededRandom } from '../runtime/random.ts';
 import { VirtualClock } from '../runtime/virtual-clock.ts';
 import type { StateOptions } from '../state/options.ts';
-import { ChangeCache } from '../state/store.ts';
 import { ReplicatedState } from '../state/state.ts';
+import { ChangeCache } from '../state/store.ts';
 import type { PersistedChange, PersistedState, StatePersistence } from '../state/types.ts';
 import { MemoryNetwork } from '../transport/memory.ts';
 
