@@ -1,47 +1,69 @@
 /**
- * `npm run bench -- membership [--sizes 10,50] [--clusters K] [--profile lan|local]
- *  [--poll-ms 200] [--batch 8] [--seeds 40] [--format table|json]`
+ * `npm run bench -- membership [--sizes 10,50] [--runs K] [--profile lan|local] [--poll-ms 200]
+ *  [--batch 8] [--events 3] [--steady-s 20] [--start-runs 5] [--cli-runs 10] [--seeds 40]
+ *  [--format table|json] [--no-netns]`
  *
- * Real processes on loopback: for each size N, K clusters of N `gossip agent`s and, separately,
- * K clusters of N `serf agent`s (ours and serf's alternate, one cluster at a time), same profile
- * on both sides. Per cluster:
+ * `gossip agent`s against `serf agent`s, one process per node on loopback, same profile on both
+ * sides, every figure measured the same way on both and printed as ours, serf's, the ratio of the
+ * medians, the min–max over runs, and the machine's load (1-minute load average, min–max over
+ * the runs of that figure). The two sides alternate (one cluster at a time; which side goes first
+ * alternates run by run, so drift over the run favours neither).
  *
- * - start-up: N agents started in parallel batches, each waited for until its API answers a
- *   member-list request (ours: the banner, then one `GET /v1/members`; serf: `serf members`);
- *   reported on its own, and the clock of the next phase starts only once all are ready and
- *   `--settle-ms` has passed;
- * - join convergence: every agent but the first joins through the first one at once (ours
- *   `POST /v1/join`, serf `serf join`); the time until every agent lists all N alive;
- * - RSS per agent (VmRSS of /proc/PID/status) once converged;
- * - crash detection: `kill -9` of the last agent; the time until every other agent lists it
- *   `failed`;
- * - leave propagation: a graceful leave of the next-to-last agent (ours `POST /v1/leave`, the
- *   request `gossip leave` sends, so that the CLI's own ~0.4 s Node start-up is not counted; serf
- *   `serf leave`); the time until every remaining agent lists it `left`. Also counted: leaves
- *   that some observer listed as `failed` before `left` (the leave intent lost to the memberlist
- *   dead message; fixed up by a later push-pull).
+ * Observation, the same on both sides: ours through its HTTP API (one keep-alive connection per
+ * agent), serf through its RPC protocol (one connection per agent, test/support/serf-rpc.ts,
+ * what the `serf` CLI speaks; no process per poll). Member lists are polled in parallel, each
+ * agent again `--poll-ms` after its previous answer; a time is the midpoint of the first poll
+ * that saw the condition, so its resolution is the poll interval plus an answer (both printed).
+ * User events are pushed, not polled: ours `GET /v1/events` (server-sent events), serf's RPC
+ * `stream` of user events; a time is when the record reached the benchmark.
  *
- * Observation: every agent is polled in parallel (ours `GET /v1/members`, serf
- * `serf members -format=json -rpc-addr=...`), each one again `--poll-ms` after its previous
- * answer, the same cadence on both sides; an agent that has seen the condition is no longer
- * polled. A time is the midpoint of the first poll that saw the condition, so the resolution is
- * about the poll interval plus the answer time (both printed).
+ * Every agent runs in a session of its own (setsid), as a service would: with the kernel's
+ * autogroup scheduling, agents sharing the benchmark's session would share one CPU slice
+ * against whatever else runs on the machine.
  *
- * Also printed: the in-memory join-storm tail (50 nodes, 2% loss, virtual time) over many seeds,
- * with our two tail fixes and without them (what memberlist does).
+ * Figures, per size N (each a median over `--runs` clusters, min–max beside it):
+ * - join from "all ready": N agents started without seeds and answering; then all but the first
+ *   join the first at once (ours `POST /v1/join`, serf RPC `join`); until every agent lists N
+ *   alive;
+ * - join from "launch": the first agent started and answering; then the other N−1 launched at
+ *   once, each told the first's address (ours `--join`, serf `-join`); from their launch until
+ *   every agent lists N alive (start-up of N−1 processes on this machine's cores included);
+ * - crash detection: `kill -9` of one agent; until every other lists it failed;
+ * - leave: a graceful leave (ours `POST /v1/leave`, serf RPC `leave`); until every remaining
+ *   agent lists it left;
+ * - user event to 50 / 90 / 100 % of the N agents (sent through one agent, not coalesced; the
+ *   sender counts), `--events` per cluster;
+ * - steady state, `--steady-s` after a settle period, with nothing polled: bytes on the wire per
+ *   agent per second (the kernel's count of the loopback device in a network namespace of the
+ *   benchmark's own, so that only these agents' packets are counted, IP headers included, the
+ *   same for both), CPU per agent (/proc/PID/stat), resident memory per agent (VmRSS) and
+ *   proportional set size (PSS: the binary's pages shared between agents divided among them);
+ * - one agent alone (interleaved, `--start-runs`): start time (spawn until it answers: ours
+ *   `GET /v1/agent`, serf an RPC handshake), idle CPU and RSS after 10 s, and a CLI command
+ *   against it (`gossip members` / `serf members`, and `... version`), with `node -e 0` for scale.
+ *
+ * With root and `ip netns`, the whole benchmark re-runs itself inside a fresh network namespace
+ * (deleted at the end, also on Ctrl-C); otherwise (or `--no-netns`) it runs here and prints no
+ * bytes figure (other traffic on the host's loopback would be counted).
+ *
+ * Also printed: the in-memory join-storm tail (50 nodes, 2% loss, virtual time) over `--seeds`
+ * seeds, with our two tail fixes and without them (what memberlist does).
  *
  * Every process is killed by PID at the end, on an exception, and on Ctrl-C.
  */
-import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { builtBin } from '../test/support/gossip-agent.ts';
 import { joinStormTail, type TailSummary, WITHOUT_TAIL_FIXES } from '../test/support/join-storm.ts';
 import { freePort, serfAvailable, sleep } from '../test/support/serf.ts';
+import { SerfRpcClient } from '../test/support/serf-rpc.ts';
 
 type Profile = 'lan' | 'local';
 type SideName = 'gossip' | 'serf';
+const SIDES: readonly SideName[] = ['gossip', 'serf'];
 
 interface MemberView {
   name: string;
@@ -51,34 +73,26 @@ interface MemberView {
 /** One running agent of either kind, as the benchmark drives it. */
 interface BenchNode {
   readonly name: string;
+  /** Gossip address (`ip:port`). */
   readonly addr: string;
   readonly pid: number;
+  /** ms from spawn until it first answered. */
+  readonly startMs: number;
   members(): Promise<MemberView[]>;
   join(seed: string): Promise<void>;
   leave(): Promise<void>;
-  /** kill -9 by PID (a no-op once it has exited). */
+  /** Sends a user event (not coalesced). */
+  event(name: string, payload: string): Promise<void>;
+  /** Calls `onEvent(name)` for every user event this agent delivers, until `stop()`. */
+  streamEvents(onEvent: (name: string) => void): Promise<{ stop(): void }>;
+  /** The `members` command of the side's own CLI against this agent, as an argument list. */
+  readonly cliMembers: [string, string[]];
+  /** kill -9 by PID (a no-op once it has exited), and closes the connections. */
   kill(): Promise<void>;
-  /**
-   * Ours only: the Lifeguard counters from `/metrics` (probes put down to our own event-loop
-   * stall, and the health score), to tell CPU contention apart from protocol behaviour.
-   */
-  lifeguard?(): Promise<LifeguardView>;
-}
-
-interface LifeguardView {
-  probesInconclusive: number;
-  healthScore: number;
-}
-
-/** A value of an unlabelled metric in Prometheus text, 0 when absent. */
-function metricValue(text: string, name: string): number {
-  const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
-  return m ? Number(m[1]) : 0;
 }
 
 // ---------------------------------------------------------------------------------------------
-// Processes. The agents are spawned here rather than through test/support's helpers so that
-// each PID is recorded the moment it exists: every one is killed by PID at the end, on an
+// Processes: every one is recorded the moment it exists and killed by PID at the end, on an
 // exception, on a start-up that times out, and on Ctrl-C or SIGTERM.
 
 const live = new Set<ChildProcess>();
@@ -112,14 +126,15 @@ function installCleanup(): () => void {
   };
 }
 
-/** A spawned agent process: output kept (the agents log at warn), exit awaited, PID tracked. */
+/** A spawned agent in a session of its own: output kept (the agents log at warn), exit awaited. */
 class Proc {
   readonly child: ChildProcess;
   readonly exited: Promise<void>;
+  readonly spawnedAt = performance.now();
   output = '';
 
   constructor(cmd: string, args: string[]) {
-    this.child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     live.add(this.child);
     const onData = (d: Buffer) => {
       if (this.output.length < 1 << 20) this.output += d.toString();
@@ -138,62 +153,86 @@ class Proc {
     return this.child.exitCode === null && this.child.signalCode === null;
   }
 
-  /** kill -9 by PID, and wait for the exit. */
   async kill(): Promise<void> {
     if (this.running && this.child.pid !== undefined) {
-      process.kill(this.child.pid, 'SIGKILL');
+      try {
+        process.kill(this.child.pid, 'SIGKILL');
+      } catch {
+        // gone meanwhile
+      }
       await this.exited;
     }
     live.delete(this.child);
   }
 }
 
-function execOut(cmd: string, args: string[], timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) =>
-    execFile(cmd, args, { timeout: timeoutMs, encoding: 'utf8' }, (err, stdout, stderr) =>
-      err ? reject(new Error(`${cmd} ${args[0]}: ${err.message.trim()} ${stderr.trim()}`)) : resolve(stdout),
-    ),
-  );
+const START_TIMEOUT_MS = 120_000;
+/** How often a starting agent is tried until it answers. */
+const START_POLL_MS = 5;
+
+/** Polls `attempt` every {@link START_POLL_MS} until it resolves; throws when `p` exits or after the timeout. */
+async function untilAnswers<T>(p: Proc, what: string, attempt: () => Promise<T>): Promise<T> {
+  for (;;) {
+    if (!p.running) throw new Error(`${what} exited at start:\n${p.output}`);
+    try {
+      return await attempt();
+    } catch {
+      // not yet
+    }
+    if (performance.now() - p.spawnedAt > START_TIMEOUT_MS)
+      throw new Error(`${what} did not start:\n${p.output}`);
+    await sleep(START_POLL_MS);
+  }
 }
 
-const START_TIMEOUT_MS = 60_000;
+interface StartOptions {
+  profile: Profile;
+  /** A seed to join at start (ours `--join`, serf `-join`). */
+  join?: string;
+}
 
-async function startGossip(name: string, profile: Profile): Promise<BenchNode> {
-  const port = await freePort();
-  const addr = `127.0.0.1:${port}`;
+/**
+ * A port for an agent to listen on. In the benchmark's own namespace nothing else listens, so
+ * ports are handed out in turn (no two agents starting at once can be given the same); on the
+ * host, a port free at this moment.
+ */
+let portCounter = 20_000;
+async function port(): Promise<number> {
+  if (process.env[NETNS_ENV] === undefined) return freePort();
+  if (portCounter > 60_000) portCounter = 20_000;
+  return portCounter++;
+}
+
+async function startGossip(name: string, o: StartOptions): Promise<BenchNode> {
+  const addr = `127.0.0.1:${await port()}`;
+  const http = `127.0.0.1:${await port()}`;
   const p = new Proc(process.execPath, [
     builtBin(),
     'agent',
-    ...['--node', name, '--bind', addr, '--http', '127.0.0.1:0', '--profile', profile],
+    ...['--node', name, '--bind', addr, '--http', http, '--profile', o.profile],
     ...['--log-level', 'warn', '--no-dashboard'],
+    ...(o.join ? ['--join', o.join] : []),
   ]);
+  const base = `http://${http}`;
+  const call = async (method: string, path: string, body?: unknown, timeoutMs = 30_000) => {
+    const res = await fetch(`${base}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json' },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    if (!res.ok) throw new Error(`${name} ${path}: ${res.status} ${await res.text()}`);
+    return (await res.json()) as unknown;
+  };
   try {
-    const deadline = performance.now() + START_TIMEOUT_MS;
-    let http = '';
-    for (;;) {
-      const m = /dashboard:\s+http:\/\/([^/\s]+)\//.exec(p.output);
-      if (m) {
-        http = m[1]!;
-        break;
-      }
-      if (!p.running) throw new Error(`gossip agent ${name} exited at start:\n${p.output}`);
-      if (performance.now() > deadline) throw new Error(`gossip agent ${name} did not start:\n${p.output}`);
-      await sleep(20);
-    }
-    const call = async (method: string, path: string, body?: unknown) => {
-      const res = await fetch(`http://${http}${path}`, {
-        method,
-        headers: { 'content-type': 'application/json' },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-        signal: AbortSignal.timeout(30_000),
-      });
-      if (!res.ok) throw new Error(`${name} ${path}: ${res.status} ${await res.text()}`);
-      return (await res.json()) as unknown;
-    };
+    await untilAnswers(p, `gossip agent ${name}`, () => call('GET', '/v1/agent', undefined, 2000));
+    const startMs = performance.now() - p.spawnedAt;
+    const streams: AbortController[] = [];
     return {
       name,
       addr,
       pid: p.pid,
+      startMs,
       members: async () => ((await call('GET', '/v1/members')) as { members: MemberView[] }).members,
       join: async (seed) => {
         await call('POST', '/v1/join', { addrs: [seed] });
@@ -201,14 +240,41 @@ async function startGossip(name: string, profile: Profile): Promise<BenchNode> {
       leave: async () => {
         await call('POST', '/v1/leave', {});
       },
-      kill: () => p.kill(),
-      lifeguard: async () => {
-        const res = await fetch(`http://${http}/metrics`, { signal: AbortSignal.timeout(30_000) });
-        const text = await res.text();
-        return {
-          probesInconclusive: metricValue(text, 'gossip_probes_inconclusive_total'),
-          healthScore: metricValue(text, 'gossip_health_score'),
-        };
+      event: async (ev, payload) => {
+        await call('POST', '/v1/event', { name: ev, payload, coalesce: false });
+      },
+      streamEvents: async (onEvent) => {
+        const ctrl = new AbortController();
+        streams.push(ctrl);
+        const res = await fetch(`${base}/v1/events?types=user`, { signal: ctrl.signal });
+        if (!res.ok || !res.body) throw new Error(`${name} /v1/events: ${res.status}`);
+        const reader = res.body.getReader();
+        void (async () => {
+          const decoder = new TextDecoder();
+          let buf = '';
+          try {
+            for (;;) {
+              const { value, done } = await reader.read();
+              if (done) return;
+              buf += decoder.decode(value, { stream: true });
+              for (let end = buf.indexOf('\n\n'); end >= 0; end = buf.indexOf('\n\n')) {
+                const record = buf.slice(0, end);
+                buf = buf.slice(end + 2);
+                const data = /^data: (.*)$/m.exec(record)?.[1];
+                if (/^event: user$/m.test(record) && data)
+                  onEvent((JSON.parse(data) as { name: string }).name);
+              }
+            }
+          } catch {
+            // aborted, or the agent went away
+          }
+        })();
+        return { stop: () => ctrl.abort() };
+      },
+      cliMembers: [process.execPath, [builtBin(), 'members', '--http', http]],
+      kill: async () => {
+        for (const s of streams) s.abort();
+        await p.kill();
       },
     };
   } catch (e) {
@@ -217,46 +283,47 @@ async function startGossip(name: string, profile: Profile): Promise<BenchNode> {
   }
 }
 
-async function startSerf(name: string, profile: Profile): Promise<BenchNode> {
-  const addr = `127.0.0.1:${await freePort()}`;
-  const rpc = `-rpc-addr=127.0.0.1:${await freePort()}`;
+async function startSerf(name: string, o: StartOptions): Promise<BenchNode> {
+  const addr = `127.0.0.1:${await port()}`;
+  const rpcAddr = `127.0.0.1:${await port()}`;
   const p = new Proc('serf', [
     'agent',
     `-node=${name}`,
     `-bind=${addr}`,
-    rpc,
-    `-profile=${profile}`,
+    `-rpc-addr=${rpcAddr}`,
+    `-profile=${o.profile}`,
     '-log-level=warn',
+    ...(o.join ? [`-join=${o.join}`] : []),
   ]);
-  const serfCli = (args: string[], timeoutMs = 30_000) =>
-    execOut('serf', [args[0]!, rpc, ...args.slice(1)], timeoutMs);
   try {
-    const deadline = performance.now() + START_TIMEOUT_MS;
-    for (;;) {
-      if (!p.running) throw new Error(`serf agent ${name} exited at start:\n${p.output}`);
-      if (
-        await serfCli(['members'], 5000).then(
-          () => true,
-          () => false,
-        )
-      )
-        break;
-      if (performance.now() > deadline) throw new Error(`serf agent ${name} did not start:\n${p.output}`);
-      await sleep(20);
-    }
+    const rpc = await untilAnswers(p, `serf agent ${name}`, () => SerfRpcClient.connect(rpcAddr, 2000));
+    const startMs = performance.now() - p.spawnedAt;
+    const extra: SerfRpcClient[] = [];
+    const utf8 = new TextEncoder();
     return {
       name,
       addr,
       pid: p.pid,
-      members: async () =>
-        (JSON.parse(await serfCli(['members', '-format=json'])) as { members: MemberView[] }).members,
+      startMs,
+      members: async () => (await rpc.members(30_000)).map((m) => ({ name: m.Name, status: m.Status })),
       join: async (seed) => {
-        await serfCli(['join', seed]);
+        await rpc.join([seed]);
       },
-      leave: async () => {
-        await serfCli(['leave']);
+      leave: () => rpc.leave(),
+      event: (ev, payload) => rpc.event(ev, utf8.encode(payload), false),
+      streamEvents: async (onEvent) => {
+        // A connection of its own, so that polls never queue behind the stream.
+        const c = await SerfRpcClient.connect(rpcAddr);
+        extra.push(c);
+        await c.streamUserEvents((e) => onEvent(e.Name));
+        return { stop: () => c.close() };
       },
-      kill: () => p.kill(),
+      cliMembers: ['serf', ['members', `-rpc-addr=${rpcAddr}`]],
+      kill: async () => {
+        await p.kill();
+        rpc.close();
+        for (const c of extra) c.close();
+      },
     };
   } catch (e) {
     await p.kill();
@@ -264,47 +331,13 @@ async function startSerf(name: string, profile: Profile): Promise<BenchNode> {
   }
 }
 
-const STARTERS: Record<SideName, (name: string, profile: Profile) => Promise<BenchNode>> = {
+const STARTERS: Record<SideName, (name: string, o: StartOptions) => Promise<BenchNode>> = {
   gossip: startGossip,
   serf: startSerf,
 };
 
 // ---------------------------------------------------------------------------------------------
-// Measurement
-
-/** Answer times of every poll, per side, to print the resolution. */
-const pollAnswerMs: Record<SideName, number[]> = { gossip: [], serf: [] };
-
-/**
- * Polls every observer until `ok` holds for its member list. Returns, per observer, ms from
- * `t0` to the midpoint of its first satisfying poll; throws after `timeoutMs`.
- */
-async function timeUntil(
-  side: SideName,
-  observers: BenchNode[],
-  ok: (members: MemberView[]) => boolean,
-  t0: number,
-  pollMs: number,
-  timeoutMs: number,
-  what: string,
-  seen?: (observer: BenchNode, members: MemberView[]) => void,
-): Promise<number[]> {
-  return Promise.all(
-    observers.map(async (o) => {
-      for (;;) {
-        const sent = performance.now();
-        const members = await o.members().catch(() => undefined);
-        const answered = performance.now();
-        pollAnswerMs[side].push(answered - sent);
-        if (members) seen?.(o, members);
-        if (members && ok(members)) return (sent + answered) / 2 - t0;
-        if (answered - t0 > timeoutMs)
-          throw new Error(`${side} ${o.name}: no ${what} within ${timeoutMs} ms`);
-        await sleep(pollMs);
-      }
-    }),
-  );
-}
+// Readings
 
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
@@ -320,39 +353,75 @@ function cpuMs(pid: number): number | undefined {
   }
 }
 
-/** Mean CPU ms per process between two readings (processes read both times only). */
-function meanCpuDelta(before: (number | undefined)[], after: (number | undefined)[]): number | null {
-  const d: number[] = [];
-  for (let i = 0; i < before.length; i++) {
-    const a = before[i];
-    const b = after[i];
-    if (a !== undefined && b !== undefined) d.push(b - a);
-  }
-  return d.length ? d.reduce((x, y) => x + y, 0) / d.length : null;
-}
-
-function vmRssKiB(pid: number): number | undefined {
+/** VmRSS and PSS of a process, in MiB. */
+function memoryMiB(pid: number): { rss: number; pss: number } | undefined {
   try {
-    const m = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : undefined;
+    const rss = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const pss = /^Pss:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+    if (!rss || !pss) return undefined;
+    return { rss: Number(rss[1]) / 1024, pss: Number(pss[1]) / 1024 };
   } catch {
     return undefined;
   }
 }
 
-/** Starts `n` agents in parallel batches; stops the ones started when one fails. */
-async function startCluster(
+/** Bytes the loopback device sent (only meaningful in the benchmark's own namespace). */
+function loTxBytes(): number {
+  return Number(readFileSync('/sys/class/net/lo/statistics/tx_bytes', 'utf8').trim());
+}
+
+function load1(): number {
+  return loadavg()[0]!;
+}
+
+/** Answer times of every member-list poll, per side, to print the resolution. */
+const pollAnswerMs: Record<SideName, number[]> = { gossip: [], serf: [] };
+
+/**
+ * Polls every observer until `ok` holds for its member list. Returns the ms from `t0` to the
+ * midpoint of the first satisfying poll of the slowest observer; throws after `timeoutMs`. An
+ * observer still starting (a promise) is polled from when it answers.
+ */
+async function timeUntil(
   side: SideName,
-  n: number,
-  cluster: number,
-  profile: Profile,
-  batch: number,
+  observers: (BenchNode | Promise<BenchNode>)[],
+  ok: (members: MemberView[]) => boolean,
+  t0: number,
+  o: Options,
+  what: string,
+): Promise<number> {
+  const times = await Promise.all(
+    observers.map(async (starting) => {
+      const x = await starting;
+      for (;;) {
+        const sent = performance.now();
+        const members = await x.members().catch(() => undefined);
+        const answered = performance.now();
+        pollAnswerMs[side].push(answered - sent);
+        if (members && ok(members)) return (sent + answered) / 2 - t0;
+        if (answered - t0 > o.timeoutMs)
+          throw new Error(`${side} ${x.name}: no ${what} within ${o.timeoutMs} ms`);
+        await sleep(o.pollMs);
+      }
+    }),
+  );
+  return Math.max(...times);
+}
+
+/** Starts `names` in parallel batches of `batch`; stops the started ones when one fails. */
+async function startMany(
+  side: SideName,
+  names: string[],
+  o: Options,
+  start: StartOptions,
+  batch = o.batch,
 ): Promise<BenchNode[]> {
   const nodes: BenchNode[] = [];
   try {
-    for (let i = 0; i < n; i += batch) {
-      const names = Array.from({ length: Math.min(batch, n - i) }, (_, j) => `${side}-c${cluster}-${i + j}`);
-      const started = await Promise.allSettled(names.map((name) => STARTERS[side](name, profile)));
+    for (let i = 0; i < names.length; i += batch) {
+      const started = await Promise.allSettled(
+        names.slice(i, i + batch).map((nm) => STARTERS[side](nm, start)),
+      );
       for (const s of started) if (s.status === 'fulfilled') nodes.push(s.value);
       const failed = started.find((s) => s.status === 'rejected');
       if (failed) throw (failed as PromiseRejectedResult).reason;
@@ -364,273 +433,429 @@ async function startCluster(
   }
 }
 
-interface ClusterResult {
-  startupMs: number;
-  joinCallsMs: number;
-  joinMs: number | null;
-  rssKiB: number[];
-  /** Mean CPU ms per agent per second while idle (the settle period), and over the join phase. */
-  idleCpuMsPerS: number | null;
-  joinCpuMs: number | null;
-  crashMs: number | null;
-  leaveMs: number | null;
-  /** Observers that listed the leaver `failed` before `left` (a leave mistaken for a crash). */
-  failedBeforeLeft: number;
-  /**
-   * Ours only, read once the crash was seen by all: probes the observers put down to their own
-   * event-loop stall since start (summed), and the highest health score among them.
-   */
-  lifeguard: { probesInconclusive: number; maxHealthScore: number } | null;
-  errors: string[];
+// ---------------------------------------------------------------------------------------------
+// Figures: every figure is a list of values per side (one per run, or per event) with the load
+// at the time of each.
+
+interface Series {
+  values: number[];
+  loads: number[];
 }
 
-async function runCluster(
+type FigureKey =
+  | 'joinReadyMs'
+  | 'joinLaunchMs'
+  | 'crashMs'
+  | 'leaveMs'
+  | 'event50Ms'
+  | 'event90Ms'
+  | 'event100Ms'
+  | 'bytesPerAgentPerS'
+  | 'cpuMsPerSPerAgent'
+  | 'rssMiB'
+  | 'pssMiB'
+  | 'startMsInCluster';
+
+const FIGURES: Record<FigureKey, { label: string; unit: string }> = {
+  joinReadyMs: { label: 'join, from all ready', unit: 'ms' },
+  joinLaunchMs: { label: 'join, from launch of N-1', unit: 'ms' },
+  crashMs: { label: 'crash detection (kill -9)', unit: 'ms' },
+  leaveMs: { label: 'leave', unit: 'ms' },
+  event50Ms: { label: 'user event to 50 %', unit: 'ms' },
+  event90Ms: { label: 'user event to 90 %', unit: 'ms' },
+  event100Ms: { label: 'user event to 100 %', unit: 'ms' },
+  bytesPerAgentPerS: { label: 'bytes on the wire per agent per s', unit: 'B/s' },
+  cpuMsPerSPerAgent: { label: 'CPU per agent, steady', unit: 'ms/s' },
+  rssMiB: { label: 'RSS per agent, steady', unit: 'MiB' },
+  pssMiB: { label: 'PSS per agent, steady', unit: 'MiB' },
+  startMsInCluster: { label: 'agent start in a batch (spawn → answers)', unit: 'ms' },
+};
+
+type Collected = Record<FigureKey, Record<SideName, Series>>;
+
+function emptyCollected(): Collected {
+  const c = {} as Collected;
+  for (const k of Object.keys(FIGURES) as FigureKey[])
+    c[k] = { gossip: { values: [], loads: [] }, serf: { values: [], loads: [] } };
+  return c;
+}
+
+function push(c: Collected, key: FigureKey, side: SideName, value: number | undefined, load: number): void {
+  if (value === undefined || !Number.isFinite(value)) return;
+  c[key][side].values.push(value);
+  c[key][side].loads.push(load);
+}
+
+/** The ms from `t0` by which `fraction` of `n` arrivals had come (undefined when fewer came). */
+function arrivalAt(arrivals: number[], n: number, fraction: number): number | undefined {
+  const need = Math.ceil(n * fraction);
+  const s = [...arrivals].sort((a, b) => a - b);
+  return s.length >= need ? s[need - 1] : undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// One cluster of each kind
+
+/** The "all ready" cluster: join, steady state, user events, crash, leave. */
+async function runReadyCluster(
   side: SideName,
   n: number,
-  cluster: number,
+  run: number,
   o: Options,
+  c: Collected,
   log: (s: string) => void,
-): Promise<ClusterResult> {
-  const t = performance.now();
-  const nodes = await startCluster(side, n, cluster, o.profile, o.batch);
-  const startupMs = performance.now() - t;
-  const r: ClusterResult = {
-    startupMs,
-    joinCallsMs: 0,
-    joinMs: null,
-    rssKiB: [],
-    idleCpuMsPerS: null,
-    joinCpuMs: null,
-    crashMs: null,
-    leaveMs: null,
-    failedBeforeLeft: 0,
-    lifeguard: null,
-    errors: [],
-  };
+): Promise<void> {
+  const names = Array.from({ length: n }, (_, i) => `${side}-r${run}-${i}`);
+  let nodes: BenchNode[] = [];
+  const errors: string[] = [];
+  const line: string[] = [];
   try {
-    // Ready means answering the same request we poll with, on both sides (for ours this also
-    // takes the first-request cost of a fresh Node process off the clock).
+    nodes = await startMany(side, names, o, { profile: o.profile });
+    for (const x of nodes) push(c, 'startMsInCluster', side, x.startMs, load1());
     await Promise.all(nodes.map((x) => x.members()));
-    const cpuIdle0 = nodes.map((x) => cpuMs(x.pid));
-    const tIdle = performance.now();
-    await sleep(o.settleMs);
-    const cpuJoin0 = nodes.map((x) => cpuMs(x.pid));
-    const idle = meanCpuDelta(cpuIdle0, cpuJoin0);
-    if (idle !== null && o.settleMs > 0) r.idleCpuMsPerS = (idle * 1000) / (performance.now() - tIdle);
-    const names = nodes.map((x) => x.name);
     const seed = nodes[0]!;
-    // Join: everyone but the seed, at once.
+
+    // Join from all ready.
+    let l = load1();
     const t0 = performance.now();
-    const joins = Promise.all(nodes.slice(1).map((x) => x.join(seed.addr))).then(() => {
-      r.joinCallsMs = performance.now() - t0;
-    });
     const allAlive = (ms: MemberView[]) =>
       names.every((nm) => ms.some((m) => m.name === nm && m.status === 'alive'));
     try {
-      const [times] = await Promise.all([
-        timeUntil(side, nodes, allAlive, t0, o.pollMs, o.timeoutMs, `convergence to ${n} alive`),
-        joins,
+      const [ms] = await Promise.all([
+        timeUntil(side, nodes, allAlive, t0, o, `convergence to ${n} alive`),
+        Promise.all(nodes.slice(1).map((x) => x.join(seed.addr))),
       ]);
-      r.joinMs = Math.max(...times);
-      r.joinCpuMs = meanCpuDelta(
-        cpuJoin0,
-        nodes.map((x) => cpuMs(x.pid)),
-      );
+      push(c, 'joinReadyMs', side, ms, l);
+      line.push(`join ${fmtMs(ms)}`);
     } catch (e) {
-      r.errors.push(`join: ${(e as Error).message}`);
-      return r;
+      errors.push(`join: ${(e as Error).message}`);
+      return;
     }
-    r.rssKiB = nodes.map((x) => vmRssKiB(x.pid)).filter((v): v is number => v !== undefined);
 
-    // Crash detection: kill -9 of the last agent.
+    // Steady state: nothing polled.
+    await sleep(o.settleMs);
+    l = load1();
+    const cpu0 = nodes.map((x) => cpuMs(x.pid));
+    const bytes0 = o.countBytes ? loTxBytes() : 0;
+    const w0 = performance.now();
+    await sleep(o.steadyS * 1000);
+    const seconds = (performance.now() - w0) / 1000;
+    const bytes1 = o.countBytes ? loTxBytes() : 0;
+    const cpu1 = nodes.map((x) => cpuMs(x.pid));
+    const cpu = cpu0.flatMap((a, i) =>
+      a !== undefined && cpu1[i] !== undefined ? [(cpu1[i]! - a) / seconds] : [],
+    );
+    const cpuMean = cpu.reduce((a, b) => a + b, 0) / Math.max(1, cpu.length);
+    push(c, 'cpuMsPerSPerAgent', side, cpuMean, l);
+    if (o.countBytes) push(c, 'bytesPerAgentPerS', side, (bytes1 - bytes0) / n / seconds, l);
+    const mem = nodes.map((x) => memoryMiB(x.pid)).filter((m) => m !== undefined);
+    for (const m of mem) {
+      push(c, 'rssMiB', side, m.rss, l);
+      push(c, 'pssMiB', side, m.pss, l);
+    }
+    line.push(`steady CPU ${cpuMean.toFixed(2)} ms/s per agent`);
+    if (o.countBytes) line.push(`${((bytes1 - bytes0) / n / seconds).toFixed(0)} B/s per agent`);
+
+    // User events: streams open on every agent, then events sent through the first one.
+    const arrivals = new Map<string, number[]>();
+    const streams = await Promise.all(
+      nodes.map((x) =>
+        x.streamEvents((name) => {
+          const a = arrivals.get(name);
+          if (a) a.push(performance.now());
+        }),
+      ),
+    );
+    try {
+      await sleep(500); // every subscription registered, replayed history read
+      for (let e = 0; e < o.events; e++) {
+        const name = `bench-${side}-${run}-${e}`;
+        const got: number[] = [];
+        arrivals.set(name, got);
+        l = load1();
+        const te = performance.now();
+        await nodes[e % n]!.event(name, 'x');
+        const deadline = te + o.eventTimeoutMs;
+        while (got.length < n && performance.now() < deadline) await sleep(10);
+        const rel = got.map((t) => t - te);
+        push(c, 'event50Ms', side, arrivalAt(rel, n, 0.5), l);
+        push(c, 'event90Ms', side, arrivalAt(rel, n, 0.9), l);
+        push(c, 'event100Ms', side, arrivalAt(rel, n, 1), l);
+        if (got.length < n) errors.push(`event ${name}: ${got.length} of ${n} within ${o.eventTimeoutMs} ms`);
+        else line.push(`event ${e}: ${fmtMs(arrivalAt(rel, n, 0.9))}/${fmtMs(arrivalAt(rel, n, 1))}`);
+        await sleep(o.eventGapMs);
+      }
+    } finally {
+      for (const s of streams) s.stop();
+    }
+
+    // Crash detection.
     const victim = nodes.at(-1)!;
     const others = nodes.slice(0, -1);
     try {
+      l = load1();
       const t1 = performance.now();
       await victim.kill();
-      const times = await timeUntil(
+      const ms = await timeUntil(
         side,
         others,
-        (ms) => ms.some((m) => m.name === victim.name && m.status === 'failed'),
+        (m) => m.some((x) => x.name === victim.name && x.status === 'failed'),
         t1,
-        o.pollMs,
-        o.timeoutMs,
+        o,
         `${victim.name} failed`,
       );
-      r.crashMs = Math.max(...times);
-      const views = await Promise.all(others.flatMap((x) => (x.lifeguard ? [x.lifeguard()] : [])));
-      if (views.length > 0) {
-        r.lifeguard = {
-          probesInconclusive: views.reduce((sum, v) => sum + v.probesInconclusive, 0),
-          maxHealthScore: Math.max(...views.map((v) => v.healthScore)),
-        };
-      }
+      push(c, 'crashMs', side, ms, l);
+      line.push(`crash ${fmtMs(ms)}`);
     } catch (e) {
-      r.errors.push(`crash: ${(e as Error).message}`);
+      errors.push(`crash: ${(e as Error).message}`);
     }
 
-    // Leave propagation: graceful leave of the next-to-last agent.
+    // Leave.
     const leaver = nodes.at(-2)!;
     const rest = nodes.slice(0, -2);
-    const sawFailed = new Set<string>();
     try {
+      l = load1();
       const t2 = performance.now();
-      const leaving = leaver.leave().catch((e: Error) => r.errors.push(`leave call: ${e.message}`));
-      const [times] = await Promise.all([
+      const leaving = leaver.leave().catch((e: Error) => errors.push(`leave call: ${e.message}`));
+      const [ms] = await Promise.all([
         timeUntil(
           side,
           rest,
-          (ms) => ms.some((m) => m.name === leaver.name && m.status === 'left'),
+          (m) => m.some((x) => x.name === leaver.name && x.status === 'left'),
           t2,
-          o.pollMs,
-          o.timeoutMs,
+          o,
           `${leaver.name} left`,
-          (observer, ms) => {
-            if (ms.some((m) => m.name === leaver.name && m.status === 'failed')) sawFailed.add(observer.name);
-          },
         ),
         leaving,
       ]);
-      r.leaveMs = Math.max(...times);
-      r.failedBeforeLeft = sawFailed.size;
+      push(c, 'leaveMs', side, ms, l);
+      line.push(`leave ${fmtMs(ms)}`);
     } catch (e) {
-      r.errors.push(`leave: ${(e as Error).message}`);
+      errors.push(`leave: ${(e as Error).message}`);
     }
-    return r;
+  } catch (e) {
+    errors.push((e as Error).message.split('\n')[0]!);
   } finally {
     await Promise.all(nodes.map((x) => x.kill().catch(() => {})));
-    const line =
-      `  ${side.padEnd(6)} cluster ${cluster}: started in ${fmtS(startupMs)}, ` +
-      `join ${fmtMs(r.joinMs)} (join calls done at ${fmtMs(r.joinCallsMs)}), crash ${fmtMs(r.crashMs)}` +
-      (r.lifeguard
-        ? ` (inconclusive probes ${r.lifeguard.probesInconclusive}, max health score ${r.lifeguard.maxHealthScore})`
-        : '') +
-      `, leave ${fmtMs(r.leaveMs)}` +
-      (r.failedBeforeLeft
-        ? ` (${r.failedBeforeLeft} observer(s) listed the leaver failed before left)`
-        : '') +
-      (r.errors.length ? `; ERRORS: ${r.errors.join('; ')}` : '');
-    log(line);
+    killAllNow(); // agents of a start that failed half-way
+    log(
+      `  ${side.padEnd(6)} run ${run}, ready cluster: ${line.join(', ')}${errors.length ? `; ERRORS: ${errors.join('; ')}` : ''}`,
+    );
   }
+}
+
+/** The "launch" cluster: the seed started, then N−1 launched at once with it as their seed. */
+async function runLaunchCluster(
+  side: SideName,
+  n: number,
+  run: number,
+  o: Options,
+  c: Collected,
+  log: (s: string) => void,
+): Promise<void> {
+  const names = Array.from({ length: n }, (_, i) => `${side}-l${run}-${i}`);
+  const nodes: BenchNode[] = [];
+  let note = '';
+  try {
+    const seed = await STARTERS[side](names[0]!, { profile: o.profile });
+    nodes.push(seed);
+    const l = load1();
+    const t0 = performance.now();
+    const starting = names.slice(1).map((nm) =>
+      STARTERS[side](nm, { profile: o.profile, join: seed.addr }).then((x) => {
+        nodes.push(x);
+        return x;
+      }),
+    );
+    for (const p of starting) p.catch(() => {}); // reported through timeUntil; never unhandled
+    const allAlive = (ms: MemberView[]) =>
+      names.every((nm) => ms.some((m) => m.name === nm && m.status === 'alive'));
+    // Each launched agent is polled as soon as it answers; the seed at once.
+    const ms = await timeUntil(side, [seed, ...starting], allAlive, t0, o, `convergence to ${n} alive`);
+    push(c, 'joinLaunchMs', side, ms, l);
+    note = `join from launch ${fmtMs(ms)}`;
+  } catch (e) {
+    note = `ERROR: ${(e as Error).message}`;
+  } finally {
+    await Promise.all(nodes.map((x) => x.kill().catch(() => {})));
+    killAllNow(); // agents whose start was still pending
+    log(`  ${side.padEnd(6)} run ${run}, launch cluster: ${note}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// One agent alone: start time, idle CPU and memory, CLI commands against it.
+
+interface AloneResult {
+  startMs: Record<SideName, Series>;
+  idleCpuMsPerS: Record<SideName, Series>;
+  rssMiB: Record<SideName, Series>;
+  cliMembersMs: Record<SideName, Series>;
+  cliVersionMs: Record<SideName, Series>;
+  nodeMs: Series;
+}
+
+function timeCommand(cmd: string, args: string[]): number {
+  const t0 = performance.now();
+  const r = spawnSync(cmd, args, { stdio: 'ignore', timeout: 30_000 });
+  const ms = performance.now() - t0;
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status ?? r.signal}`);
+  return ms;
+}
+
+async function runAlone(o: Options, log: (s: string) => void): Promise<AloneResult> {
+  const s = (): Record<SideName, Series> => ({
+    gossip: { values: [], loads: [] },
+    serf: { values: [], loads: [] },
+  });
+  const r: AloneResult = {
+    startMs: s(),
+    idleCpuMsPerS: s(),
+    rssMiB: s(),
+    cliMembersMs: s(),
+    cliVersionMs: s(),
+    nodeMs: { values: [], loads: [] },
+  };
+  const version: Record<SideName, [string, string[]]> = {
+    gossip: [process.execPath, [builtBin(), 'version']],
+    serf: ['serf', ['version']],
+  };
+  for (const args of [version.gossip, version.serf]) timeCommand(...args); // warm the file cache
+  for (let i = 0; i < o.startRuns; i++) {
+    for (const side of i % 2 === 0 ? SIDES : [...SIDES].reverse()) {
+      const l = load1();
+      const x = await STARTERS[side](`${side}-alone-${i}`, { profile: o.profile });
+      try {
+        r.startMs[side].values.push(x.startMs);
+        r.startMs[side].loads.push(l);
+        await sleep(2000);
+        const c0 = cpuMs(x.pid);
+        const t0 = performance.now();
+        await sleep(o.aloneS * 1000);
+        const c1 = cpuMs(x.pid);
+        if (c0 !== undefined && c1 !== undefined) {
+          r.idleCpuMsPerS[side].values.push(((c1 - c0) * 1000) / (performance.now() - t0));
+          r.idleCpuMsPerS[side].loads.push(load1());
+        }
+        const m = memoryMiB(x.pid);
+        if (m) {
+          r.rssMiB[side].values.push(m.rss);
+          r.rssMiB[side].loads.push(load1());
+        }
+        for (let k = 0; k < Math.max(1, Math.round(o.cliRuns / o.startRuns)); k++) {
+          const lc = load1();
+          r.cliMembersMs[side].values.push(timeCommand(...x.cliMembers));
+          r.cliMembersMs[side].loads.push(lc);
+          r.cliVersionMs[side].values.push(timeCommand(...version[side]));
+          r.cliVersionMs[side].loads.push(lc);
+          if (side === 'gossip') {
+            r.nodeMs.values.push(timeCommand(process.execPath, ['-e', '0']));
+            r.nodeMs.loads.push(lc);
+          }
+        }
+      } finally {
+        await x.kill();
+      }
+    }
+    log(
+      `  alone, run ${i}: start ours ${fmtMs(r.startMs.gossip.values.at(-1))}, serf ${fmtMs(r.startMs.serf.values.at(-1))}`,
+    );
+  }
+  return r;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Statistics and output
 
-function median(xs: number[]): number | null {
+interface Stat {
+  median: number;
+  min: number;
+  max: number;
+  runs: number;
+}
+
+function stat(xs: number[]): Stat | null {
   if (xs.length === 0) return null;
   const s = [...xs].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+  return {
+    median: s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2,
+    min: s[0]!,
+    max: s[s.length - 1]!,
+    runs: s.length,
+  };
 }
 
-function worst(xs: number[]): number | null {
-  return xs.length ? Math.max(...xs) : null;
+interface Figure {
+  key: string;
+  label: string;
+  unit: string;
+  n: number | null;
+  ours: Stat | null;
+  serf: Stat | null;
+  /** ours / serf, of the medians. */
+  ratio: number | null;
+  /** 1-minute load average when measured, min–max over both sides' runs. */
+  load: { min: number; max: number } | null;
+  note?: string;
+}
+
+function figure(
+  key: string,
+  label: string,
+  unit: string,
+  n: number | null,
+  s: Record<SideName, Series>,
+  note?: string,
+): Figure {
+  const ours = stat(s.gossip.values);
+  const serf = stat(s.serf.values);
+  const loads = [...s.gossip.loads, ...s.serf.loads];
+  return {
+    key,
+    label,
+    unit,
+    n,
+    ours,
+    serf,
+    ratio: ours && serf && serf.median !== 0 ? ours.median / serf.median : null,
+    load: loads.length ? { min: Math.min(...loads), max: Math.max(...loads) } : null,
+    ...(note ? { note } : {}),
+  };
 }
 
 function fmtMs(v: number | null | undefined): string {
   return v === null || v === undefined ? '—' : `${Math.round(v)} ms`;
 }
 
-function fmtS(v: number): string {
-  return `${(v / 1000).toFixed(1)} s`;
+function fmtVal(v: number, unit: string): string {
+  if (unit === 'ms') return v >= 10_000 ? `${(v / 1000).toFixed(1)} s` : `${Math.round(v)} ms`;
+  if (unit === 'B/s') return `${v.toFixed(0)} B/s`;
+  return `${v.toFixed(unit === 'ms/s' ? 2 : 1)} ${unit}`;
 }
 
-interface SideSummary {
-  clusters: number;
-  failures: number;
-  startupMsMedian: number | null;
-  joinMsMedian: number | null;
-  joinMsWorst: number | null;
-  crashMsMedian: number | null;
-  crashMsWorst: number | null;
-  leaveMsMedian: number | null;
-  leaveMsWorst: number | null;
-  rssMiBMedian: number | null;
-  rssMiBMax: number | null;
-  idleCpuMsPerSMedian: number | null;
-  joinCpuMsMedian: number | null;
-  /** Leaves in which at least one observer listed the leaver failed before left. */
-  leavesSeenFailedFirst: number;
-  errors: string[];
+function fmtStat(s: Stat | null, unit: string): string {
+  if (!s) return '—';
+  return `${fmtVal(s.median, unit)} (${fmtVal(s.min, unit).replace(/ \S+$/, '')}–${fmtVal(s.max, unit)})`;
 }
 
-function summarise(rs: ClusterResult[]): SideSummary {
-  const pick = (f: (r: ClusterResult) => number | null) => rs.map(f).filter((v): v is number => v !== null);
-  const rss = rs.flatMap((r) => r.rssKiB).map((k) => k / 1024);
-  return {
-    clusters: rs.length,
-    failures: rs.filter((r) => r.errors.length > 0).length,
-    startupMsMedian: median(pick((r) => r.startupMs)),
-    joinMsMedian: median(pick((r) => r.joinMs)),
-    joinMsWorst: worst(pick((r) => r.joinMs)),
-    crashMsMedian: median(pick((r) => r.crashMs)),
-    crashMsWorst: worst(pick((r) => r.crashMs)),
-    leaveMsMedian: median(pick((r) => r.leaveMs)),
-    leaveMsWorst: worst(pick((r) => r.leaveMs)),
-    rssMiBMedian: median(rss),
-    rssMiBMax: worst(rss),
-    idleCpuMsPerSMedian: median(pick((r) => r.idleCpuMsPerS)),
-    joinCpuMsMedian: median(pick((r) => r.joinCpuMs)),
-    leavesSeenFailedFirst: rs.filter((r) => r.failedBeforeLeft > 0).length,
-    errors: rs.flatMap((r) => r.errors),
-  };
-}
-
-interface SizeResult {
-  n: number;
-  clusters: number;
-  gossip: SideSummary;
-  serf: SideSummary;
-  /** ours / serf, per metric. */
-  ratio: Record<string, number | null>;
-}
-
-type Unit = 'ms' | 'MiB' | 'ms/s';
-
-const ROWS: [keyof SideSummary, string, Unit][] = [
-  ['joinMsMedian', 'join convergence, median', 'ms'],
-  ['joinMsWorst', 'join convergence, worst', 'ms'],
-  ['crashMsMedian', 'crash detection (kill -9), median', 'ms'],
-  ['crashMsWorst', 'crash detection (kill -9), worst', 'ms'],
-  ['leaveMsMedian', 'leave propagation, median', 'ms'],
-  ['leaveMsWorst', 'leave propagation, worst', 'ms'],
-  ['rssMiBMedian', 'RSS per agent, median', 'MiB'],
-  ['rssMiBMax', 'RSS per agent, max', 'MiB'],
-  ['idleCpuMsPerSMedian', 'CPU per agent, idle', 'ms/s'],
-  ['joinCpuMsMedian', 'CPU per agent, join until converged', 'ms'],
-  ['startupMsMedian', 'start-up of all N (not in the times)', 'ms'],
-];
-
-function ratioOf(a: number | null, b: number | null): number | null {
-  return a === null || b === null || b === 0 ? null : a / b;
-}
-
-function printSize(s: SizeResult): void {
-  const fmt = (v: unknown, unit: Unit) =>
-    typeof v !== 'number' ? '—' : unit === 'ms' ? `${Math.round(v)} ms` : `${v.toFixed(1)} ${unit}`;
-  const header = ['metric', 'ours (gossip)', 'serf', 'ours/serf'];
-  const body = ROWS.map(([k, label, unit]) => [
-    label,
-    fmt(s.gossip[k], unit),
-    fmt(s.serf[k], unit),
-    s.ratio[k] === null || s.ratio[k] === undefined ? '—' : `${s.ratio[k]!.toFixed(2)}x`,
+function printFigures(title: string, figures: Figure[]): void {
+  const header = ['figure', 'ours: median (min–max)', 'serf: median (min–max)', 'ours/serf', 'load'];
+  const body = figures.map((f) => [
+    f.label,
+    fmtStat(f.ours, f.unit),
+    fmtStat(f.serf, f.unit),
+    f.ratio === null ? '—' : `${f.ratio.toFixed(2)}x`,
+    f.load ? `${f.load.min.toFixed(1)}–${f.load.max.toFixed(1)}` : '—',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
   const line = (row: string[]) =>
     row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  console.log(`\nN = ${s.n}: ${s.clusters} cluster(s) per side`);
+  console.log(`\n${title}`);
   console.log(line(header));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const row of body) console.log(line(row));
-  console.log(
-    `leaves first seen as a failure by some observer: ours ${s.gossip.leavesSeenFailedFirst} of ${s.gossip.clusters}, ` +
-      `serf ${s.serf.leavesSeenFailedFirst} of ${s.serf.clusters}`,
-  );
-  for (const side of ['gossip', 'serf'] as const) {
-    if (s[side].failures > 0)
-      console.log(`  ${side}: ${s[side].failures} cluster(s) had errors: ${s[side].errors.join(' | ')}`);
-  }
+  for (const f of figures) if (f.note) console.log(`  ${f.label}: ${f.note}`);
 }
 
 function printTail(t: { seeds: number; withFixes: TailSummary; withoutFixes: TailSummary }): void {
@@ -654,14 +879,24 @@ function printTail(t: { seeds: number; withFixes: TailSummary; withoutFixes: Tai
 
 interface Options {
   sizes: number[];
-  clusters: number | undefined;
+  runs: number | undefined;
   profile: Profile;
   pollMs: number;
   batch: number;
-  seeds: number;
+  events: number;
+  eventGapMs: number;
+  eventTimeoutMs: number;
   settleMs: number;
+  steadyS: number;
+  startRuns: number;
+  aloneS: number;
+  cliRuns: number;
+  seeds: number;
   timeoutMs: number;
   format: 'table' | 'json';
+  netns: boolean;
+  /** Counting loopback bytes is meaningful (inside the benchmark's own namespace). */
+  countBytes: boolean;
 }
 
 function parseOptions(args: string[]): Options {
@@ -669,14 +904,20 @@ function parseOptions(args: string[]): Options {
     args,
     options: {
       sizes: { type: 'string', default: '10,50' },
-      clusters: { type: 'string' },
+      runs: { type: 'string' },
       profile: { type: 'string', default: 'lan' },
       'poll-ms': { type: 'string', default: '200' },
       batch: { type: 'string', default: String(Math.max(4, availableParallelism() * 4)) },
+      events: { type: 'string', default: '3' },
+      'settle-s': { type: 'string', default: '10' },
+      'steady-s': { type: 'string', default: '20' },
+      'start-runs': { type: 'string', default: '5' },
+      'alone-s': { type: 'string', default: '10' },
+      'cli-runs': { type: 'string', default: '10' },
       seeds: { type: 'string', default: '40' },
-      'settle-ms': { type: 'string', default: '2000' },
       'timeout-s': { type: 'string', default: '120' },
       format: { type: 'string', default: 'table' },
+      'no-netns': { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -691,68 +932,126 @@ function parseOptions(args: string[]): Options {
     throw new Error('--format must be table or json');
   return {
     sizes: values.sizes.split(',').map((s) => num(s, 'sizes', 3)),
-    clusters: values.clusters === undefined ? undefined : num(values.clusters, 'clusters', 1),
+    runs: values.runs === undefined ? undefined : num(values.runs, 'runs', 1),
     profile: values.profile,
     pollMs: num(values['poll-ms'], 'poll-ms', 10),
     batch: num(values.batch, 'batch', 1),
+    events: num(values.events, 'events', 0),
+    eventGapMs: 2000,
+    eventTimeoutMs: 15_000,
+    settleMs: num(values['settle-s'], 'settle-s', 0) * 1000,
+    steadyS: num(values['steady-s'], 'steady-s', 1),
+    startRuns: num(values['start-runs'], 'start-runs', 0),
+    aloneS: num(values['alone-s'], 'alone-s', 1),
+    cliRuns: num(values['cli-runs'], 'cli-runs', 1),
     seeds: num(values.seeds, 'seeds', 0),
-    settleMs: num(values['settle-ms'], 'settle-ms', 0),
     timeoutMs: num(values['timeout-s'], 'timeout-s', 1) * 1000,
     format: values.format,
+    netns: !values['no-netns'],
+    countBytes: false,
   };
+}
+
+/** The environment variable that says "this process runs inside the benchmark's namespace". */
+const NETNS_ENV = 'GOSSIP_BENCH_NETNS';
+
+/**
+ * Runs this benchmark again inside a fresh network namespace with only `lo`, then deletes it.
+ * Returns false when namespaces are not available here (not root, no `ip`).
+ */
+function rerunInNamespace(): boolean {
+  if (process.platform !== 'linux' || process.getuid?.() !== 0) return false;
+  const ns = `gbench-${randomBytes(3).toString('hex')}`;
+  if (spawnSync('ip', ['netns', 'add', ns]).status !== 0) return false;
+  const del = () => spawnSync('ip', ['netns', 'del', ns]);
+  try {
+    if (spawnSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up']).status !== 0) return false;
+    const onSignal = () => {}; // the child gets the terminal's signal too, and cleans up its agents
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    const r = spawnSync(
+      'ip',
+      ['netns', 'exec', ns, process.execPath, ...process.execArgv, ...process.argv.slice(1)],
+      {
+        stdio: 'inherit',
+        env: { ...process.env, [NETNS_ENV]: ns },
+      },
+    );
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    process.exitCode = r.status ?? 1;
+    return true;
+  } finally {
+    del();
+  }
 }
 
 export async function run(args: string[]): Promise<void> {
   const o = parseOptions(args);
   if (!serfAvailable()) throw new Error('the membership benchmark needs the serf binary on PATH');
+  const inside = process.env[NETNS_ENV] !== undefined;
+  if (o.netns && !inside && rerunInNamespace()) return;
+  o.countBytes = inside;
   const json = o.format === 'json';
   // Progress goes to stderr in JSON mode, so stdout is one JSON document.
   const log = (s: string) => (json ? console.error(s) : console.log(s));
   const uninstall = installCleanup();
   const serfVersion = spawnSync('serf', ['version'], { encoding: 'utf8' }).stdout.split('\n')[0];
   log(
-    `membership benchmark: profile ${o.profile} on both sides, loopback, ${availableParallelism()} CPUs, ` +
-      `node ${process.version}, ${serfVersion}`,
+    `membership benchmark: profile ${o.profile} on both sides, loopback` +
+      (inside ? ` in network namespace ${process.env[NETNS_ENV]}` : ' (host namespace: no bytes figure)') +
+      `, ${availableParallelism()} CPUs, node ${process.version}, ${serfVersion}; load ${loadavg()
+        .map((x) => x.toFixed(1))
+        .join(' ')}`,
   );
-  log(
-    `observation: every agent polled in parallel, each again ${o.pollMs} ms after its previous answer ` +
-      `(ours GET /v1/members, serf 'serf members -format=json'); a time is the midpoint of the first poll that saw it`,
-  );
-  const sizes: SizeResult[] = [];
+  const figures: Figure[] = [];
   try {
-    for (const n of o.sizes) {
-      const k = o.clusters ?? (n >= 50 ? 3 : 5);
-      log(`\nN = ${n}: ${k} cluster(s) per side, started in batches of ${o.batch}, ${o.settleMs} ms settle`);
-      const results: Record<SideName, ClusterResult[]> = { gossip: [], serf: [] };
-      for (let c = 0; c < k; c++) {
-        // Alternate which side goes first, so that drift over the run does not favour one.
-        const order: SideName[] = c % 2 === 0 ? ['gossip', 'serf'] : ['serf', 'gossip'];
-        for (const side of order) results[side].push(await runCluster(side, n, c, o, log));
+    if (o.startRuns > 0) {
+      log(`\none agent alone, ${o.startRuns} run(s) per side, interleaved`);
+      const a = await runAlone(o, log);
+      const alone: Figure[] = [
+        figure('agentStartMs', 'agent start (spawn → answers), alone', 'ms', null, a.startMs),
+        figure('idleCpuAloneMsPerS', `idle CPU, alone (${o.aloneS} s)`, 'ms/s', null, a.idleCpuMsPerS),
+        figure('rssAloneMiB', 'RSS, alone', 'MiB', null, a.rssMiB),
+        figure('cliMembersMs', 'CLI: members (whole process)', 'ms', null, a.cliMembersMs),
+        figure('cliVersionMs', 'CLI: version (whole process)', 'ms', null, a.cliVersionMs),
+      ];
+      const nodeE0 = stat(a.nodeMs.values);
+      if (nodeE0) {
+        for (const f of alone.filter((x) => x.key.startsWith('cli') && x.ours)) {
+          f.note = `ours is ${(f.ours!.median / nodeE0.median).toFixed(2)}x node -e 0 (${fmtMs(nodeE0.median)})`;
+        }
       }
-      const gossip = summarise(results.gossip);
-      const serf = summarise(results.serf);
-      const ratio: Record<string, number | null> = {};
-      for (const [key] of ROWS)
-        ratio[key] = ratioOf(gossip[key] as number | null, serf[key] as number | null);
-      const s: SizeResult = { n, clusters: k, gossip, serf, ratio };
-      sizes.push(s);
-      if (!json) printSize(s);
+      figures.push(...alone);
+      if (!json) printFigures('One agent alone', alone);
+    }
+    for (const n of o.sizes) {
+      const k = o.runs ?? (n >= 50 ? 3 : 5);
+      log(
+        `\nN = ${n}: ${k} run(s) per side, started in batches of ${o.batch}, ${o.settleMs / 1000} s settle, ${o.steadyS} s steady window`,
+      );
+      const c = emptyCollected();
+      for (let r = 0; r < k; r++) {
+        const order = r % 2 === 0 ? SIDES : [...SIDES].reverse();
+        for (const side of order) await runReadyCluster(side, n, r, o, c, log);
+        for (const side of order) await runLaunchCluster(side, n, r, o, c, log);
+      }
+      const sized = (Object.keys(FIGURES) as FigureKey[])
+        .filter((key) => key !== 'bytesPerAgentPerS' || o.countBytes)
+        .map((key) => figure(key, FIGURES[key].label, FIGURES[key].unit, n, c[key]));
+      figures.push(...sized);
+      if (!json) printFigures(`N = ${n}: ${k} cluster(s) per side`, sized);
     }
   } finally {
     killAllNow();
     uninstall();
   }
-  const pollAnswer = {
-    gossipMsMedian: median(pollAnswerMs.gossip),
-    serfMsMedian: median(pollAnswerMs.serf),
-    gossipMsP90: pollAnswerMs.gossip.sort((a, b) => a - b)[Math.floor(pollAnswerMs.gossip.length * 0.9)],
-    serfMsP90: pollAnswerMs.serf.sort((a, b) => a - b)[Math.floor(pollAnswerMs.serf.length * 0.9)],
-  };
+  const answer = (side: SideName) => stat(pollAnswerMs[side]);
   if (!json) {
     console.log(
-      `\nresolution: poll interval ${o.pollMs} ms + answer time (median/p90: ours ` +
-        `${pollAnswer.gossipMsMedian?.toFixed(1)}/${pollAnswer.gossipMsP90?.toFixed(1)} ms, serf CLI ` +
-        `${pollAnswer.serfMsMedian?.toFixed(1)}/${pollAnswer.serfMsP90?.toFixed(1)} ms)`,
+      `\nresolution: poll interval ${o.pollMs} ms + answer time (median, max: ours ` +
+        `${answer('gossip')?.median.toFixed(1)}, ${answer('gossip')?.max.toFixed(0)} ms; serf ` +
+        `${answer('serf')?.median.toFixed(1)}, ${answer('serf')?.max.toFixed(0)} ms)`,
     );
   }
   let tail: { seeds: number; withFixes: TailSummary; withoutFixes: TailSummary } | undefined;
@@ -775,8 +1074,9 @@ export async function run(args: string[]): Promise<void> {
           cpus: availableParallelism(),
           node: process.version,
           serf: serfVersion,
-          pollAnswer,
-          sizes,
+          netns: inside ? process.env[NETNS_ENV] : null,
+          pollAnswerMs: { gossip: answer('gossip'), serf: answer('serf') },
+          figures,
           joinStormTail: tail ?? null,
         },
         null,
