@@ -50,6 +50,28 @@ export function getBroadcasts(core: SerfCore, overhead: number, limit: number, t
   return out;
 }
 
+/**
+ * Whether {@link getBroadcasts} could hand anything out: a queue holds a message, or an
+ * extension with `getBroadcasts` says it has some pending (or cannot say: no
+ * `broadcastsPending` hook, or it threw).
+ */
+export function broadcastsPending(core: SerfCore): boolean {
+  if (core.intentQueue.length > 0 || core.queryQueue.length > 0 || core.eventQueue.length > 0) return true;
+  for (const ext of core.extensions.values()) {
+    if (ext.getBroadcasts === undefined) continue;
+    try {
+      if (ext.broadcastsPending?.() ?? true) return true;
+    } catch (e) {
+      core.log.error('serf: an extension threw saying whether broadcasts are pending; asking it', {
+        extension: ext.capability,
+        error: String(e),
+      });
+      return true;
+    }
+  }
+  return false;
+}
+
 /** The queue limit in force (Serf `getQueueMax`). */
 export function queueMax(core: SerfCore): number {
   const o = core.opts;

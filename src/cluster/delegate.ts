@@ -25,7 +25,7 @@ import {
   SerfMessageType,
   type SerfMessageTypeName,
 } from '../wire/serf.ts';
-import { getBroadcasts } from './broadcasts.ts';
+import { broadcastsPending, getBroadcasts } from './broadcasts.ts';
 import type { SerfCore } from './core.ts';
 import { eventRingForPushPull, replayRemoteEvents } from './events.ts';
 import { EXTENSION_MESSAGE_TYPE_MIN } from './extension.ts';
@@ -101,6 +101,7 @@ export function serfDelegate(core: SerfCore, hooks: DelegateHooks): MemberlistDe
     nodeMeta: () => tagsToMeta(core.tags, core.opts.protocolVersion, core.capabilities),
     notifyMessage: (payload, from) => handleSerfMessage(core, payload, from),
     getBroadcasts: (overhead, limit, to) => getBroadcasts(core, overhead, limit, to),
+    broadcastsPending: () => broadcastsPending(core),
     localState: () => localState(core),
     mergeRemoteState: (state, join) => mergeRemoteState(core, state, join),
     notifyConflict: (existing, other) => hooks.onConflict(existing, other),

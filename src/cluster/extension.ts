@@ -54,6 +54,12 @@ export interface SerfExtension {
    * (as memberlist's delegate hook). Each returned payload must start with `messageType`.
    */
   getBroadcasts?(overhead: number, limit: number, to: Addr): Uint8Array[];
+  /**
+   * Whether {@link getBroadcasts} could hand out anything now (for anyone). Without it, an
+   * extension with `getBroadcasts` is asked on every gossip round; with it, an idle cluster's
+   * rounds ask nobody (see `MemberlistDelegate.broadcastsPending`).
+   */
+  broadcastsPending?(): boolean;
   /** The Serf started (timers may be set from now on). */
   start?(): void;
   /** The Serf is shutting down (cancel every timer). */

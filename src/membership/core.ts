@@ -352,10 +352,22 @@ export class Core {
     this.queue.queue(encodeMessage(msg), { name: node, priority, finished });
   }
 
+  /** Whether the delegate may have broadcasts to hand out (see `broadcastsPending`). */
+  delegateMayBroadcast(): boolean {
+    if (this.delegate.getBroadcasts === undefined) return false;
+    if (this.delegate.broadcastsPending === undefined) return true;
+    try {
+      return this.delegate.broadcastsPending();
+    } catch (e) {
+      this.log.error('delegate hook broadcastsPending threw; ignoring it', { error: String(e) });
+      return true;
+    }
+  }
+
   /** memberlist's queue first, then the delegate's, within `limit` bytes, for a packet to `to`. */
   getBroadcasts(overhead: number, limit: number, to: Addr): Uint8Array[] {
     const msgs = this.queue.getBroadcasts(overhead, limit);
-    if (this.delegate.getBroadcasts) {
+    if (this.delegateMayBroadcast()) {
       let used = 0;
       for (const m of msgs) used += overhead + m.length;
       const avail = limit - used;

@@ -17,8 +17,8 @@ export function gossip(core: Core): void {
   const targets = core.nodes.randomNodes(core.opts.gossipNodes, core.random, (n, changedAt) =>
     isNotGossipTarget(core, n, changedAt, now),
   );
-  // Nothing queued here and no delegate queue to ask: nothing can be sent this round.
-  if (core.queue.length === 0 && core.delegate.getBroadcasts === undefined) return;
+  // Nothing queued here, and no delegate queue to ask or nothing in it: nothing to send.
+  if (core.queue.length === 0 && !core.delegateMayBroadcast()) return;
   let bytesAvail = core.opts.udpBufferBytes - COMPOUND_HEADER_OVERHEAD - core.labelOverhead;
   if (core.encrypting) bytesAvail -= encryptionOverhead(core.encryptionVersion);
   for (const node of targets) {
