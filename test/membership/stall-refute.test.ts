@@ -5,7 +5,7 @@
  *
  * Real sockets and the real event loop, because the order is Node.js's: after a stall inside a
  * packet handler, the timers that fell due meanwhile run before the sockets are read. `a` holds
- * a suspicion of `x` (a forged `suspect`; `a`'s packets to `x` are dropped, so `x` never hears
+ * a suspicion of `x` (a forged `suspect`; `a`'s packets to `x` that carry a suspicion are dropped, so `x` never hears
  * of it); shortly before the deadline, a packet handler sends `a` the refutation (an `alive` of
  * `x` at a higher incarnation) and then blocks the process until well past the deadline. Without
  * the extra turn `a` declares `x` dead in every such round, and takes it back a moment later.
@@ -40,18 +40,21 @@ after(async () => {
 });
 
 it('a refutation that arrived during a stall is read before a suspicion that fell due in it', async () => {
-  // A long suspicion (n = 2: no confirmations expected, the timer runs `min`), no push-pull
-  // (which would tell x of the suspicion over TCP). Nothing else reaches a during a stall: x
-  // neither gossips nor probes (its intervals are a minute), and a's probes of x have no TCP
-  // fallback. (A packet that reached a just before the stall would make a's socket part of the
-  // same poll batch, and the refutation would be read with it, by luck, before the timers.)
-  const extra = { suspicionMult: 8, pushPullIntervalMs: 0 };
+  // A long suspicion (n = 2: no confirmations expected, the timer runs `min`), no push-pull,
+  // periodic or after the join (it would tell x of the suspicion over TCP). Little else reaches a around a stall: x
+  // neither gossips nor probes (its intervals are a minute), and while x is suspect a's probes
+  // of it carry the suspicion, so they are dropped, and have no TCP fallback. (A packet that
+  // reached a just before the stall would make a's socket part of the same poll batch, and the
+  // refutation would be read with it, by luck, before the timers.)
+  const extra = { suspicionMult: 8, pushPullIntervalMs: 0, postJoinPushPullDelaysMs: [] };
   const a = await h.addNode('a', { ...extra, disableTcpPings: true });
   const x = await h.addNode('x', { ...extra, probeIntervalMs: 60_000, gossipIntervalMs: 60_000 });
   await x.ml.join([a.ml.localNode.address]);
   await h.waitFor('a and x see each other', () => a.ml.member('x')?.status === 'alive', 10_000);
   const xAddr = x.ml.localNode.address;
-  a.transport.dropOutgoing = (_msgs, to) => to === xAddr;
+  // x never hears that it is suspected (a's pings, and x's acks, go through while x is alive).
+  a.transport.dropOutgoing = (msgs, to) =>
+    to === xAddr && msgs.some((m) => m.type === 'suspect' || m.type === 'dead');
   const aPort = a.ml.localNode.port;
   const minMs = suspicionTimeoutMs(8, 2, a.ml.options.probeIntervalMs);
   const lag = a.ml.options.eventLoopLagThresholdMs;
