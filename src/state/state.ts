@@ -125,6 +125,7 @@ export class ReplicatedState {
       messageType: STATE_MESSAGE_TYPE,
       handleMessage: (payload, from) => core && handleMessage(core, payload, from),
       getBroadcasts: (overhead, limit, to) => (core ? getBroadcasts(core, overhead, limit, to) : []),
+      broadcastsPending: () => core !== undefined && core.queue.length > 0,
       start: () => core && start(core, serf),
       stop: () => core && stop(core),
     };

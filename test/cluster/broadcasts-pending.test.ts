@@ -8,12 +8,15 @@
  *   gossip round nor for a probe or an ack); one without the hook is asked, as memberlist does;
  * - Serf: an extension with `getBroadcasts` and `broadcastsPending` is asked only while it says
  *   it has something, or while Serf's own queues hold a message; a user event queued in an idle
- *   cluster still reaches every node.
+ *   cluster still reaches every node;
+ * - the replicated state (an extension): a write in an idle cluster goes out by gossip at once,
+ *   not only at the next anti-entropy round.
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import type { SerfExtension } from '../../src/cluster/index.ts';
 import type { MemberlistDelegate } from '../../src/membership/index.ts';
+import { StateSim } from '../state/harness.ts';
 import { type Harness, memoryHarness, type TestNode } from '../support/cluster.ts';
 import { SerfSim } from './harness.ts';
 
@@ -155,6 +158,25 @@ describe('broadcastsPending (Serf and its extensions)', () => {
     for (const e of exts) e.asked = 0;
     await sim.run(10_000);
     for (const e of exts) assert.ok(e.asked >= 50, `asked ${e.asked} times in 10 s`);
+    await sim.close();
+  });
+});
+
+describe('broadcastsPending (the replicated state)', () => {
+  it('a write in an idle cluster goes out by gossip, within a few gossip rounds', async () => {
+    const sim = new StateSim(43);
+    const nodes = await sim.stateCluster(5);
+    await sim.run(60_000); // idle: every join intent and state notice sent and done
+    const sentBefore = nodes[0]!.state.info().broadcastsSent;
+    nodes[0]!.state.set('color', 'red');
+    const ms = await sim.waitFor(
+      'every node has the write',
+      () => nodes.every((n) => n.state.getText('color', { node: nodes[0]!.name }) === 'red'),
+      10_000,
+    );
+    assert.ok(nodes[0]!.state.info().broadcastsSent > sentBefore, 'the write was gossiped');
+    // Gossip every 200 ms to 3 of 4: a second is plenty; anti-entropy alone took about 2 s.
+    assert.ok(ms <= 1_000, `the write took ${ms} ms to reach every node`);
     await sim.close();
   });
 });
