@@ -16,9 +16,14 @@ import type {
   AgentResponse,
   InfoResponse,
   KeysResponse,
+  KvEntryJson,
+  KvListResponse,
+  KvWatchEvent,
+  KvWriteResponse,
   MemberDetail,
   MemberJson,
   QueryLine,
+  ReplicasResponse,
   RttResponse,
 } from '../api/types.ts';
 import {
@@ -40,6 +45,7 @@ import { type HealthReport, HealthTracker } from '../health/health.ts';
 import { gracefulShutdown, type ShutdownResult } from '../health/shutdown.ts';
 import type { Member } from '../membership/index.ts';
 import { RealClock, type Timer } from '../runtime/clock.ts';
+import { ReplicatedState } from '../state/index.ts';
 import { UdpTcpTransport } from '../transport/udp-tcp.ts';
 import { PACKAGE_VERSION, PROTOCOL_SUMMARY } from '../version.ts';
 import { Keyring } from '../wire/crypto.ts';
@@ -56,11 +62,13 @@ import { type AgentApi, createHttpApp, type MemberFilter, type QueryOrder } from
 import { Hub } from './hub.ts';
 import { KEYRING_DIR_TAG, KeyringDirRotator, keyringFromDir, readKeyringDir } from './keyring-dir.ts';
 import { readKeyringFile, writeKeyringFile } from './keyring-file.ts';
+import * as kv from './kv.ts';
 import { type AgentLogger, createAgentLogger, type LogRecord } from './logging.ts';
 import { AgentMetrics } from './metrics.ts';
 import { chooseAdvertiseAddr, hostNetwork, isLoopbackAddr } from './network.ts';
 import { serve } from './router.ts';
 import { readSnapshot, type SnapshotState, SnapshotWriter } from './snapshot.ts';
+import { StateFile } from './state-file.ts';
 
 /** Serf agent's coalescing of member and user events before handlers (3 s quantum, 1 s quiet). */
 export const COALESCE_PERIOD_MS = 3000;
@@ -82,6 +90,8 @@ export class Agent implements AgentApi {
   readonly log: AgentLogger;
   readonly events = new Hub<AgentEvent>(EVENT_HUB_HISTORY);
   readonly serf: Serf;
+  /** The replicated key/value state (`gossip kv`, `/v1/kv`). */
+  readonly state: ReplicatedState;
   readonly transport: UdpTcpTransport;
   readonly metrics: AgentMetrics;
   /** Liveness and readiness (`/v1/health/live`, `/v1/health/ready`). */
@@ -102,6 +112,7 @@ export class Agent implements AgentApi {
   readonly #clock = new RealClock();
   readonly #snapshot: SnapshotWriter | undefined;
   readonly #previous: SnapshotState | undefined;
+  readonly #stateFile: StateFile | undefined;
   readonly handlers: HandlerRunner;
   readonly #stages: CoalescingStage<SerfEvent>[] = [];
 
@@ -113,6 +124,7 @@ export class Agent implements AgentApi {
     snapshot: { writer: SnapshotWriter; state: SnapshotState } | undefined,
     resolver: Resolver,
     ownAddrs: readonly string[],
+    state: { state: ReplicatedState; file: StateFile | undefined },
   ) {
     this.config = config;
     this.#resolver = resolver;
@@ -120,6 +132,8 @@ export class Agent implements AgentApi {
     this.log = log;
     this.transport = transport;
     this.serf = serf;
+    this.state = state.state;
+    this.#stateFile = state.file;
     this.#snapshot = snapshot?.writer;
     this.#previous = snapshot?.state;
     // Without seeds, the node is meant to start a cluster: ready once running.
@@ -165,6 +179,8 @@ export class Agent implements AgentApi {
         return out;
       },
       eventLoopLagMs: () => ml.stats.eventLoopLagMs,
+      state: () => this.state.info(),
+      stateLag: () => this.state.replicationLag(),
     });
   }
 
@@ -217,7 +233,24 @@ export class Agent implements AgentApi {
       ...(keyring ? { keyring } : {}),
       ...(s ? { restoredClocks: { member: s.memberClock, event: s.eventClock, query: s.queryClock } } : {}),
     });
-    const agent = new Agent(config, log, transport, serf, snapshot, resolver, ownAddrs);
+    // Our own map survives restarts in the data dir; the generation is the wall clock (and, with
+    // a state file, past the saved one), so a restarted node's new writes win everywhere.
+    const stateFile = config.dataDir ? new StateFile(join(config.dataDir, 'state'), log) : undefined;
+    let state: ReplicatedState;
+    try {
+      state = new ReplicatedState({
+        serf,
+        generation: Date.now(),
+        ...(stateFile ? { persistence: stateFile } : {}),
+      });
+    } catch (e) {
+      await transport.shutdown();
+      throw e;
+    }
+    const agent = new Agent(config, log, transport, serf, snapshot, resolver, ownAddrs, {
+      state,
+      file: stateFile,
+    });
     if (dirKeys && config.keyringDir) {
       agent.#keyringDir = new KeyringDirRotator({
         dir: config.keyringDir,
@@ -743,6 +776,41 @@ export class Agent implements AgentApi {
     this.log.setLevel(level);
   }
 
+  kvList(filter: { node?: string | undefined; prefix?: string | undefined }): KvListResponse {
+    return kv.kvList(this.state, filter);
+  }
+
+  kvGet(key: string, node: string | undefined): KvEntryJson | undefined {
+    return kv.kvGet(this.state, key, node);
+  }
+
+  kvSet(
+    key: string,
+    value: Uint8Array,
+    options: { ttlMs?: number | undefined; ephemeral: boolean },
+  ): KvWriteResponse {
+    return kv.kvSet(this.state, key, value, options);
+  }
+
+  kvDelete(key: string): KvWriteResponse | undefined {
+    return kv.kvDelete(this.state, key);
+  }
+
+  kvWatch(
+    options: { node?: string | undefined; prefix?: string | undefined; since?: string | undefined },
+    signal: AbortSignal,
+  ): AsyncIterable<KvWatchEvent> {
+    return kv.kvWatch(this.state, options, signal);
+  }
+
+  kvMaxValueBytes(): number {
+    return this.state.options.maxValueBytes;
+  }
+
+  replicas(node: string): Promise<ReplicasResponse> {
+    return kv.replicas(this.state, node);
+  }
+
   /** Liveness and readiness, as the health endpoints answer. */
   health(): HealthReport {
     return this.healthTracker.health();
@@ -789,6 +857,7 @@ export class Agent implements AgentApi {
     await this.serf.shutdown();
     await this.handlers.idle();
     this.#snapshot?.close();
+    this.#stateFile?.close();
     await new Promise<void>((resolve) => {
       if (!this.#http) return resolve();
       this.#http.close(() => resolve());

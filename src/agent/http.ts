@@ -17,17 +17,23 @@ import type {
   InfoResponse,
   JsonEndpoint,
   KeysResponse,
+  KvEntryJson,
+  KvListResponse,
+  KvWatchEvent,
+  KvWriteResponse,
   LogRecord,
   MemberDetail,
   MemberJson,
   QueryLine,
+  ReplicasResponse,
   ResponseOf,
   RttResponse,
 } from '../api/types.ts';
 import { compileGoRegexp, type GoRegexp } from '../cluster/go-regexp.ts';
-import { GossipError, SizeLimitError } from '../errors.ts';
+import { GossipError, SizeLimitError, StateLimitError } from '../errors.ts';
 import { type HealthReport, healthResponse } from '../health/health.ts';
 import { KeyringError } from '../wire/crypto.ts';
+import { parseDurationMs } from './duration.ts';
 import { BodyTooLargeError, type Context, type Reply, Router, stream, streamSSE } from './router.ts';
 
 /** Largest request body accepted. */
@@ -57,6 +63,22 @@ export interface AgentApi {
   afterLeave(): void;
   /** Liveness and readiness (`/v1/health/live`, `/v1/health/ready`). */
   health(): HealthReport;
+  /** The replicated state (`/v1/kv`). */
+  kvList(filter: { node?: string | undefined; prefix?: string | undefined }): KvListResponse;
+  kvGet(key: string, node: string | undefined): KvEntryJson | undefined;
+  kvSet(
+    key: string,
+    value: Uint8Array,
+    options: { ttlMs?: number | undefined; ephemeral: boolean },
+  ): KvWriteResponse;
+  kvDelete(key: string): KvWriteResponse | undefined;
+  kvWatch(
+    options: { node?: string | undefined; prefix?: string | undefined; since?: string | undefined },
+    signal: AbortSignal,
+  ): AsyncIterable<KvWatchEvent>;
+  /** The largest value a write may carry (the request body bound of `PUT /v1/kv`). */
+  kvMaxValueBytes(): number;
+  replicas(node: string): Promise<ReplicasResponse>;
 }
 
 /** A static dashboard file, as the agent hands it to the HTTP layer. */
@@ -172,7 +194,8 @@ export function createHttpApp(api: AgentApi, token: string | undefined): Router 
   app.onError((err, c) => {
     if (err instanceof HttpError) return c.json({ error: err.message }, err.status);
     if (err instanceof BodyTooLargeError) return c.json({ error: err.message }, 413);
-    if (err instanceof SizeLimitError) return c.json({ error: err.message }, 413);
+    if (err instanceof SizeLimitError || err instanceof StateLimitError)
+      return c.json({ error: err.message }, 413);
     if (err instanceof KeyringError) return c.json({ error: err.message }, 400);
     if (err instanceof GossipError) {
       const status = err.code === 'bad-state' ? 409 : err.code === 'config-invalid' ? 400 : 500;
@@ -383,6 +406,74 @@ export function createHttpApp(api: AgentApi, token: string | undefined): Router 
       }
     });
   });
+
+  // The replicated state. GET /v1/kv is the list, or with watch=1 the watch stream.
+  app.get('/v1/kv', (c) => {
+    const url = new URL(c.req.url);
+    const node = url.searchParams.get('node') ?? undefined;
+    const prefix = url.searchParams.get('prefix') ?? undefined;
+    const watch = url.searchParams.get('watch');
+    if (watch !== null && watch !== '1' && watch !== 'true' && watch !== '0' && watch !== 'false') {
+      throw new HttpError(400, `watch must be 1 or true (or absent); got "${watch}"`);
+    }
+    if (watch !== '1' && watch !== 'true') {
+      return c.json(api.kvList({ node, prefix }) satisfies ResponseOf<'GET /v1/kv'>);
+    }
+    const since = url.searchParams.get('since') ?? c.req.header('last-event-id') ?? undefined;
+    return streamSSE(c, async (s) => {
+      const abort = new AbortController();
+      s.onAbort(() => abort.abort());
+      for await (const e of api.kvWatch({ node, prefix, since }, abort.signal)) {
+        await s.writeSSE({
+          event: e.event,
+          data: JSON.stringify(e.data),
+          ...(e.id !== undefined ? { id: e.id } : {}),
+        });
+      }
+    });
+  });
+  on('GET /v1/kv/:key+', (c) => {
+    const key = c.req.param('key')!;
+    const node = new URL(c.req.url).searchParams.get('node') ?? undefined;
+    const e = api.kvGet(key, node);
+    if (e === undefined)
+      throw new HttpError(404, `no key "${key}" in ${node === undefined ? 'this node’s' : `${node}'s`} map`);
+    return e;
+  });
+  on('PUT /v1/kv/:key+', async (c) => {
+    const key = c.req.param('key')!;
+    const url = new URL(c.req.url);
+    const max = api.kvMaxValueBytes();
+    const length = Number(c.req.header('content-length') ?? 0);
+    if (length > max) throw new HttpError(413, `the value is ${length} bytes, over maxValueBytes (${max})`);
+    let value: Uint8Array;
+    try {
+      value = await c.req.bytes(max);
+    } catch (e) {
+      if (e instanceof BodyTooLargeError)
+        throw new HttpError(413, `the value is over maxValueBytes (${max} bytes)`);
+      throw e;
+    }
+    const ttl = url.searchParams.get('ttl');
+    let ttlMs: number | undefined;
+    if (ttl !== null) {
+      ttlMs = parseDurationMs(ttl);
+      if (ttlMs === undefined || ttlMs <= 0)
+        throw new HttpError(400, `ttl must be a duration like 30s or 5m; got "${ttl}"`);
+    }
+    const ephemeral = url.searchParams.get('ephemeral');
+    if (ephemeral !== null && ephemeral !== 'true' && ephemeral !== 'false') {
+      throw new HttpError(400, `ephemeral must be true or false; got "${ephemeral}"`);
+    }
+    return api.kvSet(key, value, { ttlMs, ephemeral: ephemeral === 'true' });
+  });
+  on('DELETE /v1/kv/:key+', (c) => {
+    const key = c.req.param('key')!;
+    const r = api.kvDelete(key);
+    if (r === undefined) throw new HttpError(404, `no key "${key}" in this node’s map`);
+    return r;
+  });
+  on('GET /v1/replicas/:node', (c) => api.replicas(c.req.param('node')!));
 
   app.get('/metrics', async (c) => {
     const m = await api.renderMetrics();

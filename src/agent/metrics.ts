@@ -6,6 +6,7 @@
  */
 import { readdirSync } from 'node:fs';
 import type { MemberlistStats } from '../membership/core.ts';
+import type { ReplicationLag, StateInfo } from '../state/index.ts';
 import { Histogram, type Labels, Registry, type Sample } from './prometheus.ts';
 
 export interface MetricsSources {
@@ -18,6 +19,9 @@ export interface MetricsSources {
   queueDepths: () => Record<string, number>;
   serfCounters: () => Record<string, number>;
   eventLoopLagMs: () => number;
+  /** The replicated state's counters and sizes, and the maps held behind what was heard of. */
+  state: () => StateInfo;
+  stateLag: () => ReplicationLag[];
 }
 
 /** Samples of a `{label: count}` record. */
@@ -117,6 +121,7 @@ export class AgentMetrics {
     counter('gossip_serf_total', 'Serf-layer counters (events, queries, intents), by kind.', () =>
       byLabel('kind', src.serfCounters()),
     );
+    this.#stateMetrics(src);
     this.pushPullDuration = new Histogram(
       r,
       'gossip_push_pull_duration_seconds',
@@ -157,5 +162,92 @@ export class AgentMetrics {
 
   async render(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: this.registry.render() };
+  }
+  /** `gossip_state_*`: the replicated state (src/state). */
+  #stateMetrics(src: MetricsSources): void {
+    const r = this.registry;
+    const gauge = (name: string, help: string, pick: (s: StateInfo) => number) =>
+      r.collected(name, help, 'gauge', () => [[NO_LABELS, pick(src.state())]]);
+    const counter = (name: string, help: string, pick: (s: StateInfo) => number) =>
+      r.collected(name, help, 'counter', () => [[NO_LABELS, pick(src.state())]]);
+    gauge('gossip_state_entries', 'Visible keys over every node map held here.', (s) => s.entries);
+    gauge('gossip_state_bytes', 'Bytes of keys and values over every node map held here.', (s) => s.bytes);
+    gauge('gossip_state_nodes', 'Node maps held here (this node’s included).', (s) => s.nodes);
+    gauge('gossip_state_own_keys', 'Keys of this node’s own map.', (s) => s.ownKeys);
+    gauge(
+      'gossip_state_queue_depth',
+      'State updates and notices waiting to be gossiped.',
+      (s) => s.queueDepth,
+    );
+    gauge(
+      'gossip_state_pending_updates',
+      'Out-of-order updates held until the versions before them arrive.',
+      (s) => s.pendingUpdates,
+    );
+    gauge(
+      'gossip_state_replication_lag_max_versions',
+      'The most versions any map held here is behind what was heard of.',
+      (s) => s.maxVersionsBehind,
+    );
+    r.collected(
+      'gossip_state_replication_lag_versions',
+      'Versions a map held here is behind what was heard of, by node (only maps that are behind).',
+      'gauge',
+      () => src.stateLag().map((l): Sample => [{ node: l.node }, l.versionsBehind]),
+    );
+    r.collected(
+      'gossip_state_replication_lag_seconds',
+      'How long a map held here has been behind what was heard of, by node (only maps that are behind).',
+      'gauge',
+      () => src.stateLag().map((l): Sample => [{ node: l.node }, l.behindForMs / 1000]),
+    );
+    counter('gossip_state_writes_total', 'Writes and deletes of this node’s own map.', (s) => s.writes);
+    counter(
+      'gossip_state_deltas_sent_total',
+      'Deltas (one node map each) sent by anti-entropy.',
+      (s) => s.deltasSent,
+    );
+    counter(
+      'gossip_state_deltas_received_total',
+      'Deltas (one node map each) received.',
+      (s) => s.deltasReceived,
+    );
+    counter(
+      'gossip_state_delta_entries_sent_total',
+      'Entries in the deltas sent.',
+      (s) => s.deltaEntriesSent,
+    );
+    counter(
+      'gossip_state_delta_entries_received_total',
+      'Entries in the deltas received.',
+      (s) => s.deltaEntriesReceived,
+    );
+    counter(
+      'gossip_state_resets_received_total',
+      'Node maps received from scratch (new generation, or behind a collection point).',
+      (s) => s.resetsReceived,
+    );
+    counter(
+      'gossip_state_updates_received_total',
+      'Gossiped updates that were new here.',
+      (s) => s.updatesReceived,
+    );
+    counter(
+      'gossip_state_bytes_sent_total',
+      'Bytes of state messages sent (before framing).',
+      (s) => s.bytesSent,
+    );
+    counter('gossip_state_bytes_received_total', 'Bytes of state messages received.', (s) => s.bytesReceived);
+    counter(
+      'gossip_state_generation_bumps_total',
+      'Times this node raised its generation over one the cluster still held.',
+      (s) => s.generationBumps,
+    );
+    r.collected('gossip_state_dropped_total', 'State input dropped, by reason.', 'counter', () =>
+      byLabel('reason', src.state().dropped),
+    );
+    r.collected('gossip_state_writes_refused_total', 'Writes refused by a limit, by limit.', 'counter', () =>
+      byLabel('limit', src.state().writesRefused),
+    );
   }
 }

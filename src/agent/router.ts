@@ -1,6 +1,7 @@
 /**
  * The HTTP routing the agent's API needs, on `node:http` alone: routes by method and path
- * pattern (`:name` is one decoded segment, `*` the rest), middleware, JSON and byte answers,
+ * pattern (`:name` is one decoded segment, a final `:name+` the decoded rest of the path, one
+ * segment or more, slashes included; `*` the rest), middleware, JSON and byte answers,
  * and NDJSON and server-sent-event streams with back-pressure and disconnect detection.
  *
  * Why not a web framework: the agent's whole HTTP surface is about twenty routes, and every
@@ -50,6 +51,8 @@ export interface RequestView {
    * without reading the rest.
    */
   text(maxBytes: number): Promise<string>;
+  /** The body as bytes, read once; the same bound as {@link text}. */
+  bytes(maxBytes: number): Promise<Uint8Array>;
 }
 
 export interface Context {
@@ -75,7 +78,7 @@ export type Middleware = (c: Context, next: () => Promise<void>) => Promise<Repl
 interface Route {
   method: string;
   path: string;
-  /** Literal segments, `:name` params, or a final `*`. */
+  /** Literal segments, `:name` params, or a final `:name+` or `*`. */
   segments: string[];
   handler: Handler;
 }
@@ -91,6 +94,15 @@ function splitPath(path: string): string[] {
   return path === '*' ? ['*'] : path.split('/').slice(1);
 }
 
+/** A path part, percent-decoded (left as it is when it is not valid percent-encoding). */
+function decodeSegment(p: string): string {
+  try {
+    return decodeURIComponent(p);
+  } catch {
+    return p;
+  }
+}
+
 function match(route: Route, parts: string[]): Map<string, string> | undefined {
   const params = new Map<string, string>();
   const segs = route.segments;
@@ -99,15 +111,15 @@ function match(route: Route, parts: string[]): Map<string, string> | undefined {
     if (s === '*') return params;
     const p = parts[i];
     if (p === undefined) return undefined;
+    if (s.startsWith(':') && s.endsWith('+') && i === segs.length - 1) {
+      const rest = parts.slice(i).join('/');
+      if (rest === '') return undefined;
+      params.set(s.slice(1, -1), decodeSegment(rest));
+      return params;
+    }
     if (s.startsWith(':')) {
       if (p === '') return undefined;
-      let v: string;
-      try {
-        v = decodeURIComponent(p);
-      } catch {
-        v = p;
-      }
-      params.set(s.slice(1), v);
+      params.set(s.slice(1), decodeSegment(p));
     } else if (s !== p) return undefined;
   }
   return parts.length === segs.length ? params : undefined;
@@ -181,10 +193,16 @@ export class Router {
           const v = req.headers[name.toLowerCase()];
           return Array.isArray(v) ? v[0] : v;
         },
-        text: (maxBytes) => {
-          if (bodyRead) return Promise.reject(new Error('the request body was read already'));
+        text: async (maxBytes) => {
+          if (bodyRead) throw new Error('the request body was read already');
           bodyRead = true;
-          return readBody(req, maxBytes);
+          return (await readBody(req, maxBytes)).toString('utf8');
+        },
+        bytes: async (maxBytes) => {
+          if (bodyRead) throw new Error('the request body was read already');
+          bodyRead = true;
+          const b = await readBody(req, maxBytes);
+          return new Uint8Array(b.buffer, b.byteOffset, b.length);
         },
       },
       header: (name, value) => {
@@ -229,7 +247,7 @@ export class Router {
   }
 }
 
-function readBody(req: IncomingMessage, maxBytes: number): Promise<string> {
+function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -245,7 +263,7 @@ function readBody(req: IncomingMessage, maxBytes: number): Promise<string> {
     };
     req.on('data', onData);
     req.once('end', () => {
-      if (size <= maxBytes) resolve(Buffer.concat(chunks).toString('utf8'));
+      if (size <= maxBytes) resolve(Buffer.concat(chunks));
     });
     req.once('error', reject);
   });
@@ -324,7 +342,8 @@ export function stream(c: Context, run: (out: StreamWriter) => Promise<void>): R
 
 /** Writes of a server-sent event stream. */
 export interface SseWriter extends StreamWriter {
-  writeSSE(e: { event: string; data: string }): Promise<void>;
+  /** Writes one event; `id`, when given, is its event id (a client's `Last-Event-ID` on reconnect). */
+  writeSSE(e: { event: string; data: string; id?: string }): Promise<void>;
 }
 
 /** A `text/event-stream` answer. */
@@ -333,8 +352,10 @@ export function streamSSE(c: Context, run: (out: SseWriter) => Promise<void>): R
     (out) =>
       run(
         Object.assign(out, {
-          writeSSE: (e: { event: string; data: string }) =>
-            out.write(`event: ${e.event}\n${e.data.replace(/^/gm, 'data: ')}\n\n`),
+          writeSSE: (e: { event: string; data: string; id?: string }) =>
+            out.write(
+              `event: ${e.event}\n${e.id !== undefined ? `id: ${e.id.replace(/[\r\n]/g, '')}\n` : ''}${e.data.replace(/^/gm, 'data: ')}\n\n`,
+            ),
         }),
       ),
     { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' },

@@ -28,6 +28,10 @@ import type {
   JoinResponse,
   JsonEndpoint,
   KeysResponse,
+  KvEntryJson,
+  KvListResponse,
+  KvWatchEvent,
+  KvWriteResponse,
   LeaveResponse,
   LogLevel,
   LogRecord,
@@ -37,6 +41,7 @@ import type {
   MembersResponse,
   QueryLine,
   QueryRequest,
+  ReplicasResponse,
   ResponseOf,
   RttResponse,
   TagsRequest,
@@ -262,6 +267,91 @@ export class GossipClient {
     }
   }
 
+  // -------------------------------------------------------------------------------------------
+  // The replicated state
+
+  /** `GET /v1/kv`: every visible key by node (one node's with `node`, under `prefix`). */
+  kvList(filter: { node?: string; prefix?: string } = {}, options?: CallOptions): Promise<KvListResponse> {
+    const q = new URLSearchParams();
+    if (filter.node !== undefined) q.set('node', filter.node);
+    if (filter.prefix !== undefined) q.set('prefix', filter.prefix);
+    return this.#json('GET /v1/kv', {}, q, undefined, options);
+  }
+
+  /** `GET /v1/kv/:key`: one key of `node`'s map (the agent's own by default); undefined when absent. */
+  async kvGet(key: string, options: { node?: string } & CallOptions = {}): Promise<KvEntryJson | undefined> {
+    const q = options.node !== undefined ? `?node=${encodeURIComponent(options.node)}` : '';
+    const res = await this.#fetch(
+      'GET',
+      `/v1/kv/${encodeURIComponent(key)}${q}`,
+      undefined,
+      options.signal,
+      true,
+      [404],
+    );
+    return res.status === 404 ? undefined : ((await res.json()) as KvEntryJson);
+  }
+
+  /** `PUT /v1/kv/:key`: writes `key` in the agent's own map (text as UTF-8). */
+  kvSet(
+    key: string,
+    value: string | Uint8Array,
+    options: { ttl?: string; ephemeral?: boolean } & CallOptions = {},
+  ): Promise<KvWriteResponse> {
+    const q = new URLSearchParams();
+    if (options.ttl !== undefined) q.set('ttl', options.ttl);
+    if (options.ephemeral) q.set('ephemeral', 'true');
+    const qs = q.toString();
+    const bytes = typeof value === 'string' ? new TextEncoder().encode(value) : value;
+    return this.#fetch(
+      'PUT',
+      `/v1/kv/${encodeURIComponent(key)}${qs ? `?${qs}` : ''}`,
+      bytes,
+      options.signal,
+      true,
+    ).then((res) => res.json() as Promise<KvWriteResponse>);
+  }
+
+  /** `DELETE /v1/kv/:key`: deletes `key` from the agent's own map; undefined when it held none. */
+  async kvDelete(key: string, options?: CallOptions): Promise<KvWriteResponse | undefined> {
+    const res = await this.#fetch(
+      'DELETE',
+      `/v1/kv/${encodeURIComponent(key)}`,
+      undefined,
+      options?.signal,
+      true,
+      [404],
+    );
+    return res.status === 404 ? undefined : ((await res.json()) as KvWriteResponse);
+  }
+
+  /**
+   * `GET /v1/kv?watch=1`: a snapshot (`set` events with `snapshot: true`, then `ready`), then
+   * every change, until `signal` aborts or the loop breaks. Pass the last `id` seen as `since`
+   * to resume after a disconnect.
+   */
+  async *kvWatch(
+    options: { node?: string; prefix?: string; since?: string } & CallOptions = {},
+  ): AsyncGenerator<KvWatchEvent> {
+    const q = new URLSearchParams({ watch: '1' });
+    if (options.node !== undefined) q.set('node', options.node);
+    if (options.prefix !== undefined) q.set('prefix', options.prefix);
+    if (options.since !== undefined) q.set('since', options.since);
+    const res = await this.#fetch('GET', `/v1/kv?${q}`, undefined, options.signal, false);
+    for await (const e of readServerSentEvents(res, options.signal)) {
+      yield {
+        event: e.event,
+        data: JSON.parse(e.data),
+        ...(e.id !== undefined ? { id: e.id } : {}),
+      } as KvWatchEvent;
+    }
+  }
+
+  /** `GET /v1/replicas/:node`: where every live node stands on `node`'s map (a write's spread). */
+  replicas(node: string, options?: CallOptions): Promise<ReplicasResponse> {
+    return this.#json('GET /v1/replicas/:node', { node }, undefined, undefined, options);
+  }
+
   /** `GET /metrics`: the Prometheus text. */
   async metrics(options?: CallOptions): Promise<string> {
     return (await this.#fetch('GET', '/metrics', undefined, options?.signal, true)).text();
@@ -277,7 +367,7 @@ export class GossipClient {
     options: CallOptions | undefined,
   ): Promise<ResponseOf<E>> {
     const [method, template] = endpoint.split(' ') as [string, string];
-    let path = template.replace(/:(\w+)/g, (_, p: string) => encodeURIComponent(params[p] ?? ''));
+    let path = template.replace(/:(\w+)(\{[^}]*\})?/g, (_, p: string) => encodeURIComponent(params[p] ?? ''));
     const qs = query?.toString();
     if (qs) path += `?${qs}`;
     const res = await this.#fetch(method, path, body, options?.signal, true);
@@ -293,7 +383,8 @@ export class GossipClient {
     answers: readonly number[] = [],
   ): Promise<ResponseLike> {
     const headers: Record<string, string> = { accept: 'application/json' };
-    if (body !== undefined) headers['content-type'] = 'application/json';
+    const isRaw = body instanceof Uint8Array;
+    if (body !== undefined) headers['content-type'] = isRaw ? 'application/octet-stream' : 'application/json';
     if (this.#token) headers.authorization = `Bearer ${this.#token}`;
     const signals = [signal, timed ? AbortSignal.timeout(this.#timeoutMs) : undefined].filter(
       (s): s is AbortSignal => s !== undefined,
@@ -303,7 +394,7 @@ export class GossipClient {
       res = await this.#fetchImpl(`${this.base}${path}`, {
         method,
         headers,
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        ...(body !== undefined ? { body: isRaw ? (body as Uint8Array) : JSON.stringify(body) } : {}),
         ...(signals.length > 0 ? { signal: AbortSignal.any(signals) } : {}),
       });
     } catch (e) {
@@ -371,19 +462,22 @@ async function* readLines(res: ResponseLike, signal: AbortSignal | undefined): A
   }
 }
 
-/** Server-sent events of the body: `{event, data}` (data lines joined by `\n`). */
+/** Server-sent events of the body: `{event, data, id?}` (data lines joined by `\n`). */
 async function* readServerSentEvents(
   res: ResponseLike,
   signal: AbortSignal | undefined,
-): AsyncGenerator<{ event: string; data: string }> {
+): AsyncGenerator<{ event: string; data: string; id?: string }> {
   let event = 'message';
   let data: string[] = [];
+  let id: string | undefined;
   for await (const line of readLines(res, signal)) {
     if (line === '') {
-      if (data.length > 0) yield { event, data: data.join('\n') };
+      if (data.length > 0) yield { event, data: data.join('\n'), ...(id !== undefined ? { id } : {}) };
       event = 'message';
       data = [];
-    } else if (line.startsWith('event:')) event = line.slice(6).trim();
+      id = undefined;
+    } else if (line.startsWith('id:')) id = line.slice(line.startsWith('id: ') ? 4 : 3);
+    else if (line.startsWith('event:')) event = line.slice(6).trim();
     else if (line.startsWith('data:')) {
       data.push(line.slice(line.startsWith('data: ') ? 6 : 5));
       if (data.reduce((n, d) => n + d.length, 0) > STREAM_LINE_MAX) {

@@ -260,6 +260,105 @@ export interface ErrorResponse {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The replicated state (`gossip kv`)
+
+/** A value in an answer: `value` when it is valid UTF-8 text, else `valueBase64`. */
+export type ValueJson = { value: string; valueBase64?: never } | { valueBase64: string; value?: never };
+
+/** One key in `GET /v1/kv`: its value and the version its owner wrote it at. */
+export type KvItemJson = ValueJson & { version: number };
+
+/** Filters of `GET /v1/kv` (list and watch). */
+export interface KvQuery {
+  /** Only this node's map. */
+  node?: string;
+  /** Only keys starting with this. */
+  prefix?: string;
+  /** `1` (or `true`): a watch, as server-sent events ({@link KvWatchEvent}), instead of the list. */
+  watch?: string;
+  /** Watch only: resume after this token (else the `Last-Event-ID` header's). */
+  since?: string;
+}
+
+/** `GET /v1/kv`: every visible key, by node, then key (`gossip kv list --format json`). */
+export interface KvListResponse {
+  nodes: Record<string, Record<string, KvItemJson>>;
+}
+
+/** How a map's owner stands: Serf's status from this agent's point of view. */
+export type KvOwnerStatus = 'alive' | 'leaving' | 'left' | 'failed';
+
+/** `GET /v1/kv/:key`: one key of one node's map (the agent's own unless `?node=`). */
+export type KvEntryJson = ValueJson & {
+  node: string;
+  key: string;
+  version: number;
+  /** The owner's generation (grows across its restarts). */
+  generation: number;
+  /** It disappears when its owner leaves or fails. */
+  ephemeral: boolean;
+  /** Milliseconds it has left to live, for a key with a TTL. */
+  ttlRemainingMs?: number;
+  ownerStatus: KvOwnerStatus;
+};
+
+/** `PUT /v1/kv/:key` (the body is the raw value, any bytes): its options. */
+export interface KvPutQuery {
+  /** Time to live, a Go duration (`30s`, `5m`). */
+  ttl?: string;
+  /** `true`: the key disappears when this agent leaves or fails, and does not survive a restart. */
+  ephemeral?: string;
+}
+
+/** Answer of `PUT` and `DELETE /v1/kv/:key`: the version the write took. */
+export interface KvWriteResponse {
+  version: number;
+  generation: number;
+}
+
+/** Why a key stopped being visible. */
+export type KvDeleteCause =
+  | 'deleted'
+  | 'expired'
+  | 'owner-failed'
+  | 'owner-left'
+  | 'generation'
+  | 'forgotten';
+
+/**
+ * The events of a watch (`GET /v1/kv?watch=1`, server-sent events): first every visible key
+ * the filter selects as a `set` with `snapshot: true`, then `ready` (whose id is the first
+ * resume token), then every `set` and `delete` as this agent applies it, each with its token as
+ * the event id (send it back as `Last-Event-ID` or `?since=` to resume without a snapshot).
+ */
+export interface KvWatchEventMap {
+  set: ValueJson & { node: string; key: string; version: number; generation: number; snapshot?: true };
+  delete: { node: string; key: string; version: number; generation: number; cause: KvDeleteCause };
+  ready: { token: string };
+}
+
+/** One watch event, typed by its `event`; `id` is its resume token (absent on snapshot entries). */
+export type KvWatchEvent = {
+  [E in keyof KvWatchEventMap]: { event: E; id?: string; data: KvWatchEventMap[E] };
+}[keyof KvWatchEventMap];
+
+/** One node's copy of a map, in `GET /v1/replicas/:node` (generation 0: it holds none). */
+export interface ReplicaJson {
+  node: string;
+  generation: number;
+  version: number;
+}
+
+/**
+ * `GET /v1/replicas/:node`: where every live node of ours stands on `node`'s map (the agent's
+ * own copy first), as they answered within a second: how far a write has spread.
+ */
+export interface ReplicasResponse {
+  node: string;
+  replicas: ReplicaJson[];
+}
+
+// ---------------------------------------------------------------------------------------------
 // Streams
 
 /** Every event of `GET /v1/events` (server-sent events): event type → data. */
@@ -372,6 +471,8 @@ export interface LogRecord {
  * Every endpoint under `/v1/`, keyed `METHOD /path` (`:param` is one path segment): `query` (URL
  * parameters), `body` (JSON request body), and either `response` (one JSON answer), `ndjson`
  * (an NDJSON stream of such lines) or `sse` (a server-sent event stream of such items).
+ * `GET /v1/kv` has both: the list, or with `watch=1` the watch stream. `:key+` takes the rest
+ * of the path, slashes included (URL-encoded or not).
  */
 export interface Endpoints {
   'GET /v1/health/live': { response: HealthResponse };
@@ -392,6 +493,11 @@ export interface Endpoints {
   'POST /v1/tags': { body: TagsRequest; response: TagsResponse };
   'GET /v1/events': { query: { types?: string }; sse: AgentEvent };
   'GET /v1/monitor': { query: { level?: LogLevel }; sse: LogRecord };
+  'GET /v1/kv': { query: KvQuery; response: KvListResponse; sse: KvWatchEvent };
+  'GET /v1/kv/:key+': { query: { node?: string }; response: KvEntryJson };
+  'PUT /v1/kv/:key+': { query: KvPutQuery; response: KvWriteResponse };
+  'DELETE /v1/kv/:key+': { response: KvWriteResponse };
+  'GET /v1/replicas/:node': { response: ReplicasResponse };
 }
 
 /** An endpoint's name, `METHOD /path`. */
@@ -428,6 +534,11 @@ export const ENDPOINTS = [
   'POST /v1/tags',
   'GET /v1/events',
   'GET /v1/monitor',
+  'GET /v1/kv',
+  'GET /v1/kv/:key+',
+  'PUT /v1/kv/:key+',
+  'DELETE /v1/kv/:key+',
+  'GET /v1/replicas/:node',
 ] as const satisfies readonly Endpoint[];
 
 // Fails to compile, naming the endpoint, when ENDPOINTS misses an entry of Endpoints.

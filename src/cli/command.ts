@@ -6,6 +6,8 @@
  */
 export interface CommandIo {
   stdout: (text: string) => void;
+  /** Raw bytes to stdout (`gossip kv get` of a binary value); text is written when absent. */
+  stdoutBytes?: (bytes: Uint8Array) => void;
   stderr: (text: string) => void;
   env: NodeJS.ProcessEnv;
 }

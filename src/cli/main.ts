@@ -42,6 +42,10 @@ const commands: Record<string, { summary: string; load: () => Promise<{ command:
     load: () => import('./commands/keys.ts'),
   },
   tags: { summary: "Change this agent's tags at run time", load: () => import('./commands/tags.ts') },
+  kv: {
+    summary: 'Read, write and watch the replicated key/value state of the cluster',
+    load: () => import('./commands/kv.ts'),
+  },
   monitor: { summary: "Stream the agent's logs", load: () => import('./commands/monitor.ts') },
   info: {
     summary: 'Show information about the agent (like serf info)',
@@ -67,6 +71,7 @@ export const COMMAND_NAMES: readonly string[] = Object.keys(commands);
 
 const defaultIo: CommandIo = {
   stdout: (t) => process.stdout.write(t),
+  stdoutBytes: (b) => process.stdout.write(b),
   stderr: (t) => process.stderr.write(t),
   env: process.env,
 };

@@ -286,6 +286,11 @@ export class ReplicatedState {
     return this.#core.hub.open(options, () => this.entries(filter));
   }
 
+  /** Whether a watch from `token` would resume after it (rather than start over with a snapshot). */
+  canResume(token: string): boolean {
+    return this.#core.hub.canResume(token);
+  }
+
   /** How far behind each map we hold is, for those behind (replication lag). */
   replicationLag(): ReplicationLag[] {
     const core = this.#core;

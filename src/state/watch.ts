@@ -230,6 +230,11 @@ export class WatchHub {
     return w;
   }
 
+  /** Whether a watch from `token` would resume (replay what came after it) rather than start with a snapshot. */
+  canResume(token: string): boolean {
+    return this.#replayFrom(token) !== undefined;
+  }
+
   /** Ends every watch (the node shut down): each finishes after what it buffered. */
   closeAll(): void {
     for (const w of [...this.#watches]) w.end();

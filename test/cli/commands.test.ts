@@ -111,6 +111,10 @@ describe('gossip: help and usage errors of every command', () => {
       [['monitor', '--log-level', 'loud'], /--log-level must be/],
       [['info', '--format', 'xml'], /--format must be json or text/],
       [['sim', '--strategy', 'push'], /--nodes/],
+      [['kv'], /expected a subcommand: set, get, del, list or watch/],
+      [['kv', 'put', 'k', 'v'], /unknown subcommand "put"/],
+      [['kv', 'set', 'k'], /expected KEY VALUE/],
+      [['kv', 'list', '--format', 'xml'], /--format must be text or json/],
     ];
     const runs = await pool(
       4,
@@ -326,6 +330,53 @@ describe('gossip: every command against two real agents', () => {
     assert.equal(c.code, 0, c.stderr);
     assert.match(c.stderr, /^crash: pass; /m);
     assert.equal((JSON.parse(c.stdout) as { params: { nodes: number } }).params.nodes, 8);
+  });
+
+  it('kv: set, get (here and from the other agent), list (text and json), del, watch', async () => {
+    const set = await onA(['kv', 'set', 'color', 'red']);
+    assert.equal(set.code, 0, set.stderr);
+    assert.equal(set.stdout, '');
+    assert.equal(
+      (await onA(['kv', 'set', '--ttl', '1h', '--ephemeral', 'svc/http', '127.0.0.1:80'])).code,
+      0,
+    );
+    const get = await onA(['kv', 'get', 'color']);
+    assert.deepEqual([get.code, get.stdout], [0, 'red']);
+    const onB = (args: string[]) => gossip([...args, '--http', b.httpAddr]);
+    await waitFor(
+      'b holds a’s key',
+      async () => (await onB(['kv', 'get', '--node', 'cmd-a', 'color'])).stdout === 'red',
+    );
+    const absent = await onB(['kv', 'get', 'color']);
+    assert.deepEqual([absent.code, absent.stdout, absent.stderr], [1, '', '']);
+    const json = JSON.parse((await onB(['kv', 'list', '--node', 'cmd-a', '--format', 'json'])).stdout);
+    assert.deepEqual(Object.keys(json), ['nodes']);
+    assert.deepEqual(json.nodes['cmd-a'].color, { value: 'red', version: 1 });
+    const text = await onB(['kv', 'list', '--prefix', 'svc/']);
+    assert.match(text.stdout, /^cmd-a\tsvc\/http\t127\.0\.0\.1:80\t\(version 2\)$/m);
+    const watch = spawn(
+      process.execPath,
+      [builtBin(), 'kv', 'watch', '--http', b.httpAddr, '--node', 'cmd-a'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let out = '';
+    watch.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    const exited = new Promise<number | null>((r) => watch.once('exit', (code) => r(code)));
+    try {
+      await waitFor('the snapshot', () => /^ready \(resume token \S+\)$/m.test(out), 15_000);
+      assert.match(out, /^set cmd-a color=red \(version 1, snapshot\)$/m);
+      const del = await onA(['kv', 'del', 'color']);
+      assert.deepEqual([del.code, del.stdout], [0, '']);
+      await waitFor('the delete', () => /^delete cmd-a color \(deleted, version 3\)$/m.test(out), 15_000);
+    } finally {
+      watch.kill('SIGINT');
+    }
+    assert.equal(await exited, 0);
+    assert.equal((await onA(['kv', 'del', 'color'])).code, 1);
   });
 
   it('leave: the agent leaves gracefully, exits 0, and the other sees it left (not failed)', async () => {
