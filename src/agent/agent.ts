@@ -803,6 +803,10 @@ export class Agent implements AgentApi {
     return kv.kvWatch(this.state, options, signal);
   }
 
+  kvWatchCount(): number {
+    return this.state.watchCount;
+  }
+
   kvMaxValueBytes(): number {
     return this.state.options.maxValueBytes;
   }

@@ -38,6 +38,8 @@ import { BodyTooLargeError, type Context, type Reply, Router, stream, streamSSE 
 
 /** Largest request body accepted. */
 export const MAX_BODY_BYTES = 64 * 1024;
+/** Watches of the replicated state open at once (`GET /v1/kv?watch=1`); more are refused with 503. */
+export const MAX_KV_WATCHES = 256;
 
 /** What the HTTP layer needs from the agent. */
 export interface AgentApi {
@@ -76,6 +78,8 @@ export interface AgentApi {
     options: { node?: string | undefined; prefix?: string | undefined; since?: string | undefined },
     signal: AbortSignal,
   ): AsyncIterable<KvWatchEvent>;
+  /** Watches of the state open now (HTTP streams and any other). */
+  kvWatchCount(): number;
   /** The largest value a write may carry (the request body bound of `PUT /v1/kv`). */
   kvMaxValueBytes(): number;
   replicas(node: string): Promise<ReplicasResponse>;
@@ -113,7 +117,7 @@ export interface QueryOrder {
 /** A 4xx/5xx with a JSON message. */
 export class HttpError extends Error {
   constructor(
-    readonly status: 400 | 401 | 404 | 409 | 413 | 500,
+    readonly status: 400 | 401 | 404 | 409 | 413 | 500 | 503,
     message: string,
   ) {
     super(message);
@@ -419,6 +423,8 @@ export function createHttpApp(api: AgentApi, token: string | undefined): Router 
     if (watch !== '1' && watch !== 'true') {
       return c.json(api.kvList({ node, prefix }) satisfies ResponseOf<'GET /v1/kv'>);
     }
+    if (api.kvWatchCount() >= MAX_KV_WATCHES)
+      throw new HttpError(503, `too many watches open (limit ${MAX_KV_WATCHES}); close one or retry later`);
     const since = url.searchParams.get('since') ?? c.req.header('last-event-id') ?? undefined;
     return streamSSE(c, async (s) => {
       const abort = new AbortController();

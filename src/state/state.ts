@@ -14,7 +14,7 @@
  * for await (const e of state.watch({ prefix: 'service/' })) console.log(e);
  * ```
  *
- * Guarantees (see docs/guide/state.md for the measured figures):
+ * Guarantees (docs/embedding.md#replicated-state; `npm run bench -- state` measures the spread):
  * - a node's changes are applied everywhere in its version order, with no gaps: a replica's
  *   map of node X is always X's map as of some version, minus nothing that X still holds
  *   (reads never see a map with holes, even while a whole map is being re-sent);
@@ -284,6 +284,11 @@ export class ReplicatedState {
       ...(options.prefix !== undefined ? { prefix: options.prefix } : {}),
     };
     return this.#core.hub.open(options, () => this.entries(filter));
+  }
+
+  /** Watches open now. */
+  get watchCount(): number {
+    return this.#core.hub.size;
   }
 
   /** Whether a watch from `token` would resume after it (rather than start over with a snapshot). */

@@ -9,8 +9,9 @@ import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { Agent } from '../../src/agent/agent.ts';
 import { resolveConfig } from '../../src/agent/config.ts';
-import { type AgentApi, createHttpApp } from '../../src/agent/http.ts';
+import { type AgentApi, createHttpApp, MAX_KV_WATCHES } from '../../src/agent/http.ts';
 import type { KeyRotationReport } from '../../src/agent/keyring-dir.ts';
+import { serve } from '../../src/agent/router.ts';
 import { GossipClient } from '../../src/api/client.ts';
 import {
   type AgentEventMap,
@@ -19,6 +20,8 @@ import {
   type HealthResponse,
   type InfoResponse,
   type KeysResponse,
+  type KvEntryJson,
+  type KvWatchEvent,
   type MemberDetail,
   type MemberJson,
   type QueryLine,
@@ -80,7 +83,18 @@ const HEALTH = { live: 1, ready: 1, state: 1, reason: 1, aliveMembers: 1 } satis
   keyof HealthResponse,
   1
 >;
-const OPTIONAL = new Set(['lastChange', 'error']);
+const KV_ENTRY = {
+  value: 1,
+  valueBase64: 1,
+  node: 1,
+  key: 1,
+  version: 1,
+  generation: 1,
+  ephemeral: 1,
+  ttlRemainingMs: 1,
+  ownerStatus: 1,
+} satisfies Record<keyof KvEntryJson, 1>;
+const OPTIONAL = new Set(['lastChange', 'error', 'value', 'valueBase64', 'ttlRemainingMs']);
 
 /** `value` has every (non-optional) field of `fields` and no other. */
 function assertFields(what: string, value: unknown, fields: Record<string, 1>): void {
@@ -250,6 +264,131 @@ describe('GossipClient against two agents', () => {
       stop.abort();
     }
     assert.match(await ca.metrics(), /^gossip_/m);
+  });
+
+  it('kv: set, get, list, delete, a watch resumed from its last id, replicas; keys with slashes, binary values', async () => {
+    const w1 = await ca.kvSet('svc/http/addr', '10.0.0.7:80', { ttl: '1h' });
+    assert.deepEqual(Object.keys(w1).sort(), ['generation', 'version']);
+    const bin = await ca.kvSet('blob', new Uint8Array([0xff, 0x00]), { ephemeral: true });
+    assert.equal(bin.version, w1.version + 1);
+    const e = await ca.kvGet('svc/http/addr');
+    assertFields('GET /v1/kv/:key+', e, KV_ENTRY);
+    assert.equal(e?.value, '10.0.0.7:80');
+    assert.equal(e?.ownerStatus, 'alive');
+    assert.ok(e!.ttlRemainingMs! > 3_500_000 && e!.ttlRemainingMs! <= 3_600_000);
+    assert.equal((await ca.kvGet('blob'))?.valueBase64, '/wA=');
+    assert.equal(await ca.kvGet('nothing'), undefined);
+    // On the other agent, once the state's gossip brought it.
+    const remote = await waitFor(
+      'the key on b',
+      async () => (await cb.kvGet('svc/http/addr', { node: 'client-a' })) ?? false,
+      15_000,
+    );
+    assert.equal(remote.ephemeral, false);
+    assert.equal((await cb.kvGet('blob', { node: 'client-a' }))?.ephemeral, true);
+    const list = await cb.kvList({ node: 'client-a', prefix: 'svc/' });
+    assert.deepEqual(list, {
+      nodes: { 'client-a': { 'svc/http/addr': { value: '10.0.0.7:80', version: w1.version } } },
+    });
+
+    // A watch: the snapshot, ready, then a change; resumed from its id, only what came after.
+    const stop = new AbortController();
+    const events: KvWatchEvent[] = [];
+    const watch = ca.kvWatch({ node: 'client-a', prefix: 'svc/', signal: stop.signal });
+    for await (const ev of watch) {
+      events.push(ev);
+      if (ev.event === 'ready') break;
+    }
+    assert.deepEqual(
+      events.map((x) => [x.event, x.event === 'set' ? x.data.snapshot : undefined]),
+      [
+        ['set', true],
+        ['ready', undefined],
+      ],
+    );
+    const token = events.at(-1)!.id!;
+    await ca.kvSet('svc/http/port', '80');
+    // A key's slashes may also go unencoded: the rest of the path is the key.
+    const raw = await fetch(`http://${a.httpAddr}/v1/kv/svc/http/port`);
+    assert.equal(((await raw.json()) as KvEntryJson).value, '80');
+    assert.deepEqual(await ca.kvDelete('svc/http/addr'), {
+      version: w1.version + 3,
+      generation: w1.generation,
+    });
+    assert.equal(await ca.kvDelete('svc/http/addr'), undefined);
+    const resumed: KvWatchEvent[] = [];
+    for await (const ev of ca.kvWatch({
+      node: 'client-a',
+      prefix: 'svc/',
+      since: token,
+      signal: stop.signal,
+    })) {
+      resumed.push(ev);
+      if (ev.event === 'delete') break;
+    }
+    stop.abort();
+    assert.deepEqual(
+      resumed.map((x) => `${x.event}:${x.event === 'ready' ? x.data.token : x.data.key}`),
+      [`ready:${token}`, 'set:svc/http/port', 'delete:svc/http/addr'],
+    );
+    assert.equal(resumed[2]!.event === 'delete' && resumed[2]!.data.cause, 'deleted');
+
+    // Where b's copy of a's map stands: both hold a's latest version.
+    const version = w1.version + 3;
+    const r = await waitFor(
+      'both replicas at the delete',
+      async () => {
+        const x = await ca.replicas('client-a');
+        return x.replicas.length === 2 && x.replicas.every((y) => y.version >= version) ? x : false;
+      },
+      15_000,
+    );
+    assert.deepEqual(r.replicas.map((y) => y.node).sort(), ['client-a', 'client-b']);
+  });
+
+  it('kv errors: a bad ttl or ephemeral flag, a value over maxValueBytes, a watch over the limit', async () => {
+    await assert.rejects(ca.kvSet('k', 'v', { ttl: 'soon' }), (e) => {
+      assert.ok(e instanceof AgentApiError);
+      assert.equal(e.status, 400);
+      assert.match(e.message, /ttl must be a duration like 30s or 5m; got "soon"/);
+      return true;
+    });
+    const res = await fetch(`http://${a.httpAddr}/v1/kv/k?ephemeral=yes`, { method: 'PUT', body: 'v' });
+    assert.equal(res.status, 400);
+    await assert.rejects(ca.kvSet('big', new Uint8Array(64 * 1024 + 1)), (e) => {
+      assert.ok(e instanceof AgentApiError);
+      assert.equal(e.status, 413);
+      assert.match(e.message, /over maxValueBytes \(65536\)/);
+      return true;
+    });
+    // The limit is checked on the bytes read too, not only on Content-Length.
+    const chunked = await fetch(`http://${a.httpAddr}/v1/kv/big`, {
+      method: 'PUT',
+      body: new ReadableStream({
+        start(c) {
+          c.enqueue(new Uint8Array(40_000));
+          c.enqueue(new Uint8Array(40_000));
+          c.close();
+        },
+      }),
+      duplex: 'half',
+    } as RequestInit);
+    assert.equal(chunked.status, 413);
+    assert.equal(await ca.kvGet('big'), undefined);
+    // MAX_KV_WATCHES open: one more is refused before any stream starts.
+    const full = await serve(
+      createHttpApp({ kvWatchCount: () => MAX_KV_WATCHES } as AgentApi, undefined),
+      '127.0.0.1',
+      0,
+    );
+    try {
+      const { port } = full.address() as { port: number };
+      const over = await fetch(`http://127.0.0.1:${port}/v1/kv?watch=1`);
+      assert.equal(over.status, 503);
+      assert.match(((await over.json()) as { error: string }).error, /too many watches open \(limit 256\)/);
+    } finally {
+      full.close();
+    }
   });
 
   it('leave(): the agent leaves and the other sees it left', async () => {

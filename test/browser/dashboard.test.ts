@@ -2,8 +2,9 @@
 // `chromium`, driven by playwright-core) opens one agent's dashboard while three `gossip agent`
 // processes run on loopback. Without ever reloading the page, it must show all three members
 // alive, show a member killed with SIGKILL turn failed, list a user event sent from its own
-// form, list one sent from another node (it spread by gossip), and light the nodes a traced
-// broadcast reaches. Everything is asserted on what the page shows, not on the API.
+// form, list one sent from another node (it spread by gossip), show a key written from its
+// form reach every live node and one written on another node arrive, and light the nodes a
+// traced broadcast reaches. Everything is asserted on what the page shows, not on the API.
 // Mid-test it takes a screenshot: to test-results/dashboard.png, or, with UPDATE_SCREENSHOT=1,
 // to docs/dashboard.png (the one the README shows), so a plain test run leaves the tree clean.
 import assert from 'node:assert/strict';
@@ -169,6 +170,44 @@ describe('the dashboard in headless Chromium, live against a 3-agent cluster', {
     await see(
       'the event sent on node-2',
       page.locator('[data-testid="user-event"][data-name="restart"][data-payload="sent on node-2"]'),
+    );
+    await assertNoReload();
+  });
+
+  it('writes a key from its form and shows it reach the live nodes; shows a key written on another node', async () => {
+    await page.locator('[data-testid="kv-key-input"]').fill('service/web');
+    await page.locator('[data-testid="kv-value-input"]').fill('port=8080');
+    await page.locator('[data-testid="kv-write"]').click();
+    // The spread box fills in from /v1/replicas/node-1: node-1 and node-2 (node-3 is dead).
+    await see(
+      'the write everywhere',
+      page.locator('[data-testid="kv-spread"][data-key="service/web"][data-done="true"]'),
+    );
+    for (const n of ['node-1', 'node-2'])
+      await see(
+        `${n} holding it`,
+        page.locator(`[data-testid="kv-spread-node"][data-node="${n}"][data-has="true"]`),
+      );
+    assert.equal(await page.locator('[data-testid="kv-spread-node"][data-node="node-3"]').count(), 0);
+    // Its own node's keys are listed (the local node starts open), from the watch stream.
+    await see(
+      'the key in node-1’s map',
+      page.locator(
+        '[data-testid="kv-entry"][data-node="node-1"][data-key="service/web"][data-value="port=8080"]',
+      ),
+    );
+    // Written on node-2: node-1's page shows it only once the state's gossip carried it there.
+    const put = await fetch(`http://${agents[1]!.httpAddr}/v1/kv/${encodeURIComponent('load/cpu')}`, {
+      method: 'PUT',
+      body: '0.42',
+    });
+    assert.equal(put.status, 200, await put.text());
+    const node2 = page.locator('[data-testid="kv-node"][data-node="node-2"]');
+    await see('node-2’s map', node2);
+    await node2.locator('button.row').click();
+    await see(
+      'the key written on node-2',
+      page.locator('[data-testid="kv-entry"][data-node="node-2"][data-key="load/cpu"][data-value="0.42"]'),
     );
     await assertNoReload();
   });

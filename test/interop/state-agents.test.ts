@@ -260,22 +260,27 @@ describe('replicated state in a mixed cluster with real serf agents', {
       assert.deepEqual(bad, [], `${s.node}'s log`);
       assert.doesNotMatch(s.log, /\[ERR\]/, `${s.node} logged an error:\n${s.log}`);
     }
-    // And serf's own user events still reach everyone, ours included.
-    await serfs[0]!.cli(['event', 'hello', 'world']);
-    for (const o of ours) {
-      const stop = AbortSignal.timeout(15_000);
-      let got = false;
+    // And serf's own user events still reach everyone, ours included (each subscribed before
+    // the event is sent, so it cannot slip past).
+    const stop = AbortSignal.timeout(20_000);
+    const got = ours.map(async (o) => {
       try {
-        for await (const e of clientOf(o).events({ types: ['user'], signal: stop })) {
-          if (e.event === 'user' && e.data.name === 'hello' && e.data.payload === 'world') {
-            got = true;
-            break;
-          }
+        const events = clientOf(o)
+          .events({ types: ['user'], signal: stop })
+          [Symbol.asyncIterator]();
+        const first = events.next();
+        for (let e = await first; !e.done; e = await events.next()) {
+          if (e.value.event === 'user' && e.value.data.name === 'hello' && e.value.data.payload === 'world')
+            return true;
         }
       } catch {
         // timed out
       }
-      assert.ok(got, `${o.node} got serf's user event`);
-    }
+      return false;
+    });
+    await sleep(1000); // the three streams are open (their first read is waiting)
+    await serfs[0]!.cli(['event', 'hello', 'world']);
+    const results = await Promise.all(got);
+    for (const [i, o] of ours.entries()) assert.ok(results[i], `${o.node} got serf's user event`);
   });
 });

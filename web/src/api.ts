@@ -9,6 +9,13 @@
  */
 import { type Api, EVENT_TYPES, parseQueryLine, type QueryLine } from './api-types.ts';
 
+/** The event types of the state's watch. */
+const KV_WATCH_EVENT_TYPES = [
+  'set',
+  'delete',
+  'ready',
+] as const satisfies readonly (keyof Api.KvWatchEventMap)[];
+
 /** The JSON endpoints the page calls, by method (names as in src/api/types.ts `Endpoints`). */
 type GetEndpoint = Extract<Api.JsonEndpoint, `GET ${string}`>;
 type PostEndpoint = Extract<Api.JsonEndpoint, `POST ${string}`>;
@@ -122,27 +129,69 @@ export class AgentClient {
   }
 
   /**
+   * `PUT /v1/kv/:key`: writes `value` (as UTF-8) under `key` in the agent's own map. The
+   * answer (`{version, generation}`) is `unknown` until parsed.
+   */
+  async kvPut(key: string, value: string, signal?: AbortSignal): Promise<unknown> {
+    const res = await fetch(this.url(`v1/kv/${encodeURIComponent(key)}`), {
+      method: 'PUT',
+      headers: this.#headers(false),
+      body: value,
+      signal,
+    });
+    return readJson(res);
+  }
+
+  /** `GET /v1/replicas/:node`: where every live node stands on `node`'s map. */
+  async replicas(node: string, signal?: AbortSignal): Promise<unknown> {
+    const res = await fetch(this.url(`v1/replicas/${encodeURIComponent(node)}`), {
+      headers: this.#headers(false),
+      signal,
+      cache: 'no-store',
+    });
+    return readJson(res);
+  }
+
+  /**
    * Subscribes to `GET /v1/events` and keeps it open: the browser retries a dropped stream by
    * itself; a refused one (401, 404, a dead agent) is reopened here with backoff, after asking
    * `/v1/agent` why, so a missing token shows as such. Returns a function that closes it.
    */
   events(h: EventStreamHandlers): () => void {
+    return this.#sse('GET /v1/events', {}, EVENT_TYPES, h);
+  }
+
+  /**
+   * Subscribes to the replicated state's watch (`GET /v1/kv?watch=1`), kept open like
+   * {@link events}. Its events carry ids: a browser that reconnects by itself sends the last
+   * one and the agent resumes from there (or sends a new snapshot when it cannot).
+   */
+  kvWatch(h: EventStreamHandlers): () => void {
+    return this.#sse('GET /v1/kv', { watch: '1' }, KV_WATCH_EVENT_TYPES, h);
+  }
+
+  #sse(
+    endpoint: Api.Endpoint,
+    query: Record<string, string>,
+    types: readonly string[],
+    h: EventStreamHandlers,
+  ): () => void {
     let es: EventSource | undefined;
     let timer: ReturnType<typeof setTimeout> | undefined;
     let delay = RECONNECT_MIN_MS;
     let closed = false;
-    const params: Record<string, string> = {};
+    const params: Record<string, string> = { ...query };
     if (this.#token) params['token'] = this.#token;
 
     const open = () => {
       if (closed) return;
-      const src = new EventSource(this.url(relativePath('GET /v1/events'), params));
+      const src = new EventSource(this.url(relativePath(endpoint), params));
       es = src;
       src.onopen = () => {
         delay = RECONNECT_MIN_MS;
         h.onStatus('live');
       };
-      for (const type of EVENT_TYPES) {
+      for (const type of types) {
         src.addEventListener(type, (e) => {
           const data = parseData((e as MessageEvent<string>).data);
           if (data !== undefined) h.onEvent(type, data);

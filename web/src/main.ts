@@ -9,6 +9,7 @@ import { EventTimeline } from './components/event-timeline.ts';
 import { MemberTable } from './components/member-table.ts';
 import { RateChart } from './components/rate-chart.ts';
 import { SpreadView } from './components/spread-view.ts';
+import { StateView } from './components/state-view.ts';
 import { UserEvents } from './components/user-events.ts';
 
 const elements: Record<string, CustomElementConstructor> = {
@@ -17,6 +18,7 @@ const elements: Record<string, CustomElementConstructor> = {
   'gd-members': MemberTable,
   'gd-timeline': EventTimeline,
   'gd-user-events': UserEvents,
+  'gd-state': StateView,
   'gossip-dashboard': GossipDashboard,
 };
 for (const [tag, ctor] of Object.entries(elements)) {

@@ -6,6 +6,7 @@ import { css, html, LitElement, nothing } from 'lit';
 import { AgentClient, ApiError } from '../api.ts';
 import { type Api, loose, num, parseAgent, parseMembers } from '../api-types.ts';
 import { bytes, compact, duration } from '../format.ts';
+import { KvModel, type KvSpread, SPREAD_FOLLOW_MS, SPREAD_POLL_MS, spreadProgress } from '../kv.ts';
 import {
   type Action,
   DISPLAY_STATUSES,
@@ -18,6 +19,7 @@ import {
 } from '../state.ts';
 import { shared, statusClass } from '../theme.ts';
 import type { TraceRequest } from './spread-view.ts';
+import type { KvWriteRequest } from './state-view.ts';
 import type { SendResult, UserEventRequest } from './user-events.ts';
 
 /** How often the member list is re-read; `member-*` events also trigger a read. */
@@ -35,12 +37,19 @@ export class GossipDashboard extends LitElement {
     now: { state: true },
     sendResult: { state: true },
     pollError: { state: true },
+    kvRevision: { state: true },
+    kvSpread: { state: true },
   };
 
   declare state: ViewState;
   declare now: number;
   declare sendResult: SendResult | undefined;
   declare pollError: string | undefined;
+  declare kvRevision: number;
+  declare kvSpread: KvSpread | undefined;
+  readonly #kv = new KvModel();
+  #closeKv: (() => void) | undefined;
+  #spreadAbort: AbortController | undefined;
 
   readonly #client: AgentClient;
   #closeEvents: (() => void) | undefined;
@@ -60,6 +69,8 @@ export class GossipDashboard extends LitElement {
     this.now = Date.now();
     this.sendResult = undefined;
     this.pollError = undefined;
+    this.kvRevision = 0;
+    this.kvSpread = undefined;
   }
 
   #dispatch(action: Action) {
@@ -82,6 +93,14 @@ export class GossipDashboard extends LitElement {
         }
       },
     });
+    this.#closeKv = this.#client.kvWatch({
+      onEvent: (type, data) => {
+        this.#kv.apply(type, data, Date.now());
+        this.kvRevision = this.#kv.revision;
+      },
+      // The member event stream's status is the one shown; this one only feeds the panel.
+      onStatus: () => {},
+    });
     void this.#pollAgent();
     this.#scheduleMembers(0);
     this.#ticker = setInterval(() => {
@@ -92,6 +111,8 @@ export class GossipDashboard extends LitElement {
   override disconnectedCallback(): void {
     super.disconnectedCallback();
     this.#closeEvents?.();
+    this.#closeKv?.();
+    this.#spreadAbort?.abort();
     if (this.#agentTimer) clearTimeout(this.#agentTimer);
     if (this.#membersTimer) clearTimeout(this.#membersTimer);
     if (this.#ticker) clearInterval(this.#ticker);
@@ -174,6 +195,53 @@ export class GossipDashboard extends LitElement {
     }
   }
 
+  /** Writes a key here, then follows its spread until every node holds it (or for a while). */
+  async #onKvWrite(e: CustomEvent<KvWriteRequest>) {
+    this.#spreadAbort?.abort();
+    const abort = new AbortController();
+    this.#spreadAbort = abort;
+    const { key, value } = e.detail;
+    const node = this.state.agent?.name;
+    try {
+      const r = loose<Api.KvWriteResponse>(await this.#client.kvPut(key, value, abort.signal));
+      const version = num(r?.version);
+      if (node === undefined || version === undefined)
+        throw new Error('the agent did not say the version it wrote');
+      const at = Date.now();
+      let spread: KvSpread = {
+        key,
+        value,
+        node,
+        version,
+        generation: num(r?.generation) ?? 0,
+        at,
+        reached: new Map(),
+        done: false,
+        error: undefined,
+      };
+      this.kvSpread = spread;
+      while (!spread.done && !abort.signal.aborted && Date.now() - at < SPREAD_FOLLOW_MS) {
+        spread = spreadProgress(spread, await this.#client.replicas(node, abort.signal), Date.now());
+        if (abort.signal.aborted) return;
+        this.kvSpread = spread;
+        if (!spread.done) await new Promise((r) => setTimeout(r, SPREAD_POLL_MS));
+      }
+    } catch (err) {
+      if (abort.signal.aborted) return;
+      this.kvSpread = {
+        key,
+        value,
+        node: node ?? '',
+        version: 0,
+        generation: 0,
+        at: Date.now(),
+        reached: new Map(),
+        done: false,
+        error: `writing ${key} failed: ${errorText(err)}`,
+      };
+    }
+  }
+
   async #onUserEvent(e: CustomEvent<UserEventRequest>) {
     try {
       const r = await this.#client.post('POST /v1/event', e.detail);
@@ -205,6 +273,16 @@ export class GossipDashboard extends LitElement {
               .userEventId=${lastUser?.id}
               @trace-request=${this.#onTrace}
             ></gd-spread>
+            <gd-state
+              class="state"
+              .model=${this.#kv}
+              .revision=${this.kvRevision}
+              .selfName=${s.agent?.name}
+              .spread=${this.kvSpread}
+              .canSend=${live}
+              .now=${this.now}
+              @kv-write-request=${this.#onKvWrite}
+            ></gd-state>
             <gd-members
               class="members"
               .members=${members}
@@ -696,8 +774,11 @@ export class GossipDashboard extends LitElement {
       .events {
         order: 5;
       }
+      .state {
+        order: 6;
+      }
       @media (max-width: 1100px) {
-        /* One column, in reading order: spread, traffic, members, timeline, events. */
+        /* One column, in reading order: spread, traffic, members, timeline, events, state. */
         .grid {
           display: flex;
           flex-direction: column;
