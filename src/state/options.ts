@@ -7,7 +7,7 @@
  * `maxKeysPerNode` more per node, each for at most `tombstoneGraceMs`). A write that would
  * cross a limit fails with a {@link StateLimitError} naming it, and nothing is sent; a peer's
  * map that crosses *our* limits (a peer configured larger) stops being applied at that point,
- * counted as a `node-over-limit` drop.
+ * counted as a `node-over-keys` or `node-over-bytes` drop.
  */
 import { ConfigError } from '../errors.ts';
 

@@ -18,13 +18,14 @@ import { dirname, join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { EVENT_HUB_HISTORY } from '../../src/agent/agent.ts';
-import { MAX_BODY_BYTES } from '../../src/agent/http.ts';
+import { MAX_BODY_BYTES, MAX_KV_WATCHES } from '../../src/agent/http.ts';
 import { LOG_HUB_HISTORY } from '../../src/agent/logging.ts';
 import { AGENT_EVENT_TYPES, ENDPOINTS } from '../../src/api/types.ts';
 import { COMMAND_NAMES } from '../../src/cli/main.ts';
 import { profileTuning } from '../../src/membership/options.ts';
 import { PROTOCOL_SIM_MAX_NODES } from '../../src/sim/scenario.ts';
 import { SIM_MAX_NODES } from '../../src/sim/strategy-sim.ts';
+import { defaultStateOptions } from '../../src/state/options.ts';
 import { builtBin, GossipAgent } from '../support/gossip-agent.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -305,6 +306,24 @@ describe('docs: claims about the code', () => {
         `docs/profiles.md: ${field}`,
       );
     }
+  });
+
+  it('docs/limits.md: the replicated state’s option defaults are the code’s', () => {
+    const limits = readFileSync(join(ROOT, 'docs', 'limits.md'), 'utf8');
+    const section = limits.slice(limits.indexOf('## Replicated state'));
+    const defaults = defaultStateOptions();
+    const rows = [...section.matchAll(/^\| `(\w+)` \| ([\d,]+)/gm)].filter(([, f]) => f! in defaults);
+    assert.deepEqual(
+      rows.map(([, f]) => f).sort(),
+      Object.keys(defaults)
+        .filter((f) => f !== 'antiEntropyIntervalMs' && f !== 'sweepIntervalMs')
+        .sort(),
+      'a row for every limit',
+    );
+    for (const [, field, value] of rows)
+      assert.equal(Number(value!.replace(/,/g, '')), defaults[field as keyof typeof defaults], field);
+    assert.ok(section.includes(`| agent: \`MAX_KV_WATCHES\` | ${MAX_KV_WATCHES} `), 'MAX_KV_WATCHES');
+    assert.ok(httpApi.includes(`\`MAX_KV_WATCHES\` (${MAX_KV_WATCHES})`), 'http-api.md: MAX_KV_WATCHES');
   });
 
   it('docs/http-api.md: every endpoint and event type, the body limit, the replayed history', () => {
