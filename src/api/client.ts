@@ -70,7 +70,7 @@ export interface GossipClientOptions {
 /** The part of `fetch` that {@link GossipClient} uses; the global `fetch` is one. */
 export type FetchLike = (
   url: string,
-  init: { method: string; headers: Record<string, string>; body?: string; signal?: AbortSignal },
+  init: { method: string; headers: Record<string, string>; body?: string | Uint8Array; signal?: AbortSignal },
 ) => Promise<ResponseLike>;
 
 /** The part of a fetch `Response` that {@link GossipClient} reads. */
