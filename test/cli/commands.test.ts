@@ -362,12 +362,18 @@ describe('gossip: every command against two real agents', () => {
       },
     );
     let out = '';
+    let err = '';
     watch.stdout.on('data', (d: Buffer) => {
       out += d.toString();
     });
+    watch.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
     const exited = new Promise<number | null>((r) => watch.once('exit', (code) => r(code)));
+    let token = '';
     try {
       await waitFor('the snapshot', () => /^ready \(resume token \S+\)$/m.test(out), 15_000);
+      token = /^ready \(resume token (\S+)\)$/m.exec(out)![1]!;
       assert.match(out, /^set cmd-a color=red \(version 1, snapshot\)$/m);
       const del = await onA(['kv', 'del', 'color']);
       assert.deepEqual([del.code, del.stdout], [0, '']);
@@ -376,7 +382,29 @@ describe('gossip: every command against two real agents', () => {
       watch.kill('SIGINT');
     }
     assert.equal(await exited, 0);
+    assert.match(err, /^to resume from here: gossip kv watch --since \S+\n$/);
     assert.equal((await onA(['kv', 'del', 'color'])).code, 1);
+    // Resumed from the snapshot's token: no snapshot, only what came after it (the delete).
+    const resumed = spawn(
+      process.execPath,
+      [builtBin(), 'kv', 'watch', '--http', b.httpAddr, '--node', 'cmd-a', '--since', token],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let again = '';
+    resumed.stdout.on('data', (d: Buffer) => {
+      again += d.toString();
+    });
+    const resumedExit = new Promise<number | null>((r) => resumed.once('exit', (code) => r(code)));
+    try {
+      await waitFor('the delete, resumed', () => /^delete cmd-a color /m.test(again), 15_000);
+    } finally {
+      resumed.kill('SIGINT');
+    }
+    assert.equal(await resumedExit, 0);
+    assert.deepEqual(again.trimEnd().split('\n'), [
+      `ready (resume token ${token})`,
+      'delete cmd-a color (deleted, version 3)',
+    ]);
   });
 
   it('leave: the agent leaves gracefully, exits 0, and the other sees it left (not failed)', async () => {

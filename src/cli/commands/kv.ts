@@ -14,7 +14,9 @@ cluster holds every node's map (eventually consistent; serf agents in the cluste
   gossip kv list [--node N] [--prefix P] [--format text|json]
                                                     every key, by node; json: {"nodes":{"NAME":{"KEY":{"value":"...","version":N}}}}
   gossip kv watch [--node N] [--prefix P] [--format text|json] [--since TOKEN]
-                                                    the current keys, then every change, until interrupted
+                                                    the current keys, then every change, until interrupted;
+                                                    --since TOKEN (the last id seen, printed on exit) resumes
+                                                    with only the changes after it (a snapshot when too old)
 
 Options of every subcommand: --http IP:PORT (or $GOSSIP_HTTP), --token TOKEN (or $GOSSIP_HTTP_TOKEN).
   --ttl D        time to live, a duration (30s, 5m, 1h): the key is deleted everywhere when it runs out
@@ -134,6 +136,7 @@ async function run(sub: string | undefined, args: string[], io: CommandIo): Prom
         throw new UsageError('--format must be text or json');
       const abort = new AbortController();
       const stop = () => abort.abort();
+      let last: string | undefined = values.since;
       process.once('SIGINT', stop);
       try {
         const events = clientFrom(values, io.env).kvWatch({
@@ -142,12 +145,15 @@ async function run(sub: string | undefined, args: string[], io: CommandIo): Prom
           ...(values.prefix !== undefined ? { prefix: values.prefix } : {}),
           ...(values.since !== undefined ? { since: values.since } : {}),
         });
-        for await (const e of events)
+        for await (const e of events) {
+          if (e.id !== undefined) last = e.id;
           io.stdout(values.format === 'json' ? `${JSON.stringify(e)}\n` : `${describe(e)}\n`);
+        }
       } catch (e) {
         if (!abort.signal.aborted) throw e;
       } finally {
         process.off('SIGINT', stop);
+        if (last !== undefined) io.stderr(`to resume from here: gossip kv watch --since ${last}\n`);
       }
       return 0;
     }
