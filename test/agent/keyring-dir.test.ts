@@ -45,6 +45,7 @@ function writeSecret(dir: string, files: Record<string, string>): void {
 interface Keys {
   numNodes: number;
   numResp: number;
+  numErr: number;
   keys: Record<string, number>;
   primaryKeys: Record<string, number>;
 }
@@ -93,7 +94,19 @@ describe('--keyring-dir', () => {
       return true;
     };
     await waitFor('the encrypted cluster of three', alive, 30_000);
-    const keys = () => agents[0]!.get<Keys>('/v1/keys');
+    // A listing counts only the members that answered within the query's timeout (1.6 s on the
+    // local profile): one answered by two of three says "2" for every key, which tells nothing
+    // about the third. Every check below is on a listing all three answered.
+    const keys = () =>
+      waitFor(
+        'a key listing every member answered',
+        async () => {
+          const k = await agents[0]!.get<Keys>('/v1/keys');
+          return k.numNodes === 3 && k.numResp === 3 && k.numErr === 0 && k;
+        },
+        30_000,
+      );
+    const used = () => agents.filter((a) => /keyring-dir: use key/.test(a.log)).map((a) => a.node);
 
     // Only kr-c's kubelet has the update yet: kr-a drives (the lowest name) with its own files,
     // which still say K1 only, so nothing changes.
@@ -109,6 +122,7 @@ describe('--keyring-dir', () => {
     await sleep(3000);
     k = await keys();
     assert.equal(k.primaryKeys[K1], 3, 'K1 is still primary everywhere');
+    assert.deepEqual(used(), [], 'no member has sent a use while kr-b has other files');
     assert.match(agents[0]!.log, /keyring-dir: waiting: members kr-b have other key files/);
     assert.ok(await alive(), 'still one cluster');
 
