@@ -6,13 +6,14 @@
  * `bin/gossip.js` with a loader hook that records every module URL it loads.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { builtBin } from '../support/gossip-agent.ts';
+import { freePort } from '../support/serf.ts';
 
 const RECORDER = fileURLToPath(new URL('../support/record-loads.mjs', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'gossip-lazy-'));
@@ -92,6 +93,72 @@ describe('gossip CLI: lazy loading', () => {
     assert.doesNotMatch(cli.loaded, /undici/);
     // The check sees fetch where it is used.
     assert.match(builtins(['-e', `fetch('http://${NO_AGENT}/').catch(() => {})`]).loaded, /undici/);
+  });
+
+  it('a running agent loads the regexp engine (re2js) only when a tag filter first comes', async () => {
+    // ES module loads through the recorder, CommonJS ones from require.cache when it exits.
+    const cjs = join(dir, 'cjs.txt');
+    const preload = join(dir, 'cjs.cjs');
+    writeFileSync(
+      preload,
+      `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(cjs)}, Object.keys(require.cache).join('\\n')));`,
+    );
+    const run = async (withQuery: boolean): Promise<string[]> => {
+      const out = join(dir, `agent-loads-${n++}.txt`);
+      const http = `127.0.0.1:${await freePort()}`;
+      const args = ['agent', '--node', 'lazy', '--bind', `127.0.0.1:${await freePort()}`, '--http', http];
+      const child = spawn(
+        process.execPath,
+        ['--require', preload, '--import', RECORDER, builtBin(), ...args, '--no-dashboard'],
+        { env: { ...process.env, GOSSIP_RECORD_LOADS: out }, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let said = '';
+      child.stderr.on('data', (d: Buffer) => {
+        said += d.toString();
+      });
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      try {
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error('the agent did not start in 30 s')), 30_000);
+          child.stdout.on('data', (d: Buffer) => {
+            if (d.toString().includes('is running')) {
+              clearTimeout(timer);
+              resolve();
+            }
+          });
+        });
+        // A command against it (which also gives it time to install its signal handlers, just
+        // after the banner): a query with a tag filter, or a member list.
+        const command = withQuery
+          ? ['query', '--http', http, '--timeout', '1s', '--tag', 'role=w.b', 'ping']
+          : ['members', '--http', http];
+        const q = spawnSync(process.execPath, [builtBin(), ...command], {
+          encoding: 'utf8',
+          timeout: 30_000,
+        });
+        assert.equal(q.status, 0, q.stderr);
+      } finally {
+        child.kill('SIGTERM');
+        await exited;
+      }
+      if (!existsSync(cjs)) throw new Error(`no list at exit; agent said: ${said}`);
+      return [...readFileSync(out, 'utf8').split('\n'), ...readFileSync(cjs, 'utf8').split('\n')];
+    };
+    const idle = await run(false);
+    assert.ok(
+      idle.some((u) => u.endsWith('/dist/agent/agent.js')),
+      'the agent ran',
+    );
+    assert.deepEqual(
+      idle.filter((u) => u.includes('/node_modules/re2js/')),
+      [],
+      'an agent that saw no tag filter loaded re2js',
+    );
+    const queried = await run(true);
+    assert.ok(
+      queried.some((u) => u.includes('/node_modules/re2js/')),
+      'the tag filter was compiled',
+    );
   });
 
   it('the recorder sees heavy modules where they belong (gossip agent --help loads the agent)', () => {
