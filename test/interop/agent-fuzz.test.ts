@@ -26,6 +26,7 @@
  *
  * Reproduce with AGENT_FUZZ_SEED=<seed> (printed); AGENT_FUZZ_PACKETS changes the count.
  */
+// npm test: heavy (floods an agent: 20,000 UDP packets and 320 streams, twice)
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
@@ -61,7 +62,18 @@ const IDLE_STREAMS = 20;
 /** UDP pacing: a burst of this many packets, then a pause (about 2,500 packets a second). */
 const BURST = 25;
 const BURST_PAUSE_MS = 10;
-const MODE_BUDGET_MS = 60_000;
+/**
+ * At most about this many packets sent and not yet read by the target: past it, the sender
+ * waits for the target. A starved agent reads slowly, and the kernel drops what overflows its
+ * socket buffer (2 MiB asked, but capped by net.core.rmem_max: 208 KiB on a stock kernel, ~300
+ * of these packets), which the per-reason counts below could not tell from a miscount.
+ */
+const UDP_UNREAD_MAX = 250;
+/**
+ * A bound, not a target: a mode takes 25-35 s on a loaded 2-core machine (its UDP pacing alone
+ * is 8 s), minutes when starved. Its speed is nothing this test asserts.
+ */
+const MODE_TIMEOUT_MS = 300_000;
 
 /** A key only this run knows, so that no captured vector authenticates. */
 const CLUSTER_KEY = randomBytes(32).toString('base64');
@@ -459,7 +471,7 @@ async function pool(n: number, tasks: (() => Promise<void>)[]): Promise<void> {
 for (const encrypted of [false, true]) {
   const mode = encrypted ? 'encrypted' : 'plaintext';
   describe(`malformed input on a live agent's gossip port (${mode})`, {
-    timeout: MODE_BUDGET_MS + 30_000,
+    timeout: MODE_TIMEOUT_MS,
   }, () => {
     const cleanups: (() => Promise<void>)[] = [];
     after(async () => {
@@ -560,6 +572,17 @@ for (const encrypted of [false, true]) {
           expectDrops(p, keyring, expectedUdp);
         } else unsendable++;
         if (sent % BURST === 0) await sleep(BURST_PAUSE_MS);
+        if (sent % UDP_UNREAD_MAX === 0) {
+          // (Packets the kernel did drop would hold this wait to its end; the counts judge.)
+          await waitFor(
+            'the target to keep up with the UDP packets',
+            async () =>
+              (await metricValue(target, 'gossip_packets_received_total')) - receivedBefore >=
+              sent - UDP_UNREAD_MAX,
+            10_000,
+            20,
+          ).catch(() => {});
+        }
       }
       const udpDone = performance.now();
       // What the UDP phase did, before any TCP: packets the target read, and its drops next to
@@ -702,7 +725,6 @@ for (const encrypted of [false, true]) {
         for (const reason of ['truncated', 'malformed', 'unknown-type'])
           assert.ok((grew[reason] ?? 0) > 0, `some input was dropped as ${reason}`);
       }
-      assert.ok(performance.now() - started < MODE_BUDGET_MS, 'the mode ran within its time budget');
     });
   });
 }

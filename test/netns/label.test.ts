@@ -14,6 +14,7 @@
  * Needs root and `ip netns`; skipped (saying why) otherwise. test/interop/label.test.ts runs the
  * same story on loopback ports, and with a plain serf.
  */
+// npm test: heavy (agents in network namespaces)
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type NetnsAgent, NetnsTopology, netnsUnavailable } from '../support/netns.ts';
@@ -38,7 +39,7 @@ describe('cluster labels across machines (network namespaces)', {
   const metric = async (a: NetnsAgent, reason: string): Promise<number> => {
     const res = await fetch(`http://${a.httpAddr}/metrics`, {
       headers: { authorization: `Bearer ${topo.token}` },
-      signal: AbortSignal.timeout(5000),
+      signal: AbortSignal.timeout(15_000),
     });
     const m = new RegExp(`^gossip_packets_dropped_total\\{reason="${reason}"\\} (\\S+)$`, 'm').exec(
       await res.text(),

@@ -310,9 +310,12 @@ export class NetnsAgent {
   }
 
   async #membersHttp(): Promise<MemberJson[]> {
+    // As long as the CLI's bound below: on a starved machine an answer can take seconds.
     const res = await fetch(`http://${this.httpAddr}/v1/members`, {
       headers: { authorization: `Bearer ${this.#topo.token}` },
-      signal: AbortSignal.timeout(5000),
+      signal: AbortSignal.timeout(15_000),
+    }).catch((e: Error) => {
+      throw new Error(`${this.node} /v1/members: ${e.message}`);
     });
     if (!res.ok) throw new Error(`${this.node} /v1/members: ${res.status} ${await res.text()}`);
     return ((await res.json()) as { members: MemberJson[] }).members;
