@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- sim [--nodes 10000,1000000] [--protocol-nodes 1000,5000] [--protocol-seconds S] [--join-storm] [--force]`:
+ * `npm run bench -- sim [--nodes 10000,1000000] [--protocol-nodes 1000,5000,10000] [--protocol-seconds S] [--protocol-only] [--join-storm] [--force]`:
  * simulator speed.
  *
  * Strategies: node-rounds simulated per wall second (n × rounds played, Plumtree's warm-up
@@ -11,7 +11,8 @@
  * Full protocol ({@link runProtocolBench}): simulated seconds per wall second of the real
  * membership code (memberlist alone, the simulator's `memberlist` stack: the Serf layer is
  * not measured here) in the protocol simulator, LAN profile, no faults, in steady state, at
- * 1 000 and 5 000 nodes by default. Steady state means every node holds every other alive,
+ * 1 000, 5 000 and 10 000 nodes by default (`--protocol-only` skips the strategy table). Steady
+ * state means every node holds every other alive,
  * every broadcast queue is empty, and every node's first push-pull (drawn within the first
  * push-pull interval after its start) is behind it, so push-pulls run at their scaled interval.
  * Observation and checkers are off: this is the protocol's own cost on the simulator.
@@ -32,8 +33,11 @@
  *   work than the steady state itself, hours at 5 000 nodes).
  *
  * A size whose memory or set-up time is out of reach is skipped with the reason, estimated
- * from the size before it (every node holds every member: n² member entries). `npm run bench`
- * gives node a 16 GB heap limit for the 5 000-node run (≈ 200 B per member entry).
+ * from the size before it (every node holds every member: n² member entries, about 15 B each on
+ * this stack: entries are shared between tables, see node-state.ts). `npm run bench` gives node
+ * a 16 GB heap limit and a 64 MB young generation (`--max-semi-space-size`: the simulator
+ * allocates a short-lived decoded message per packet, and with V8's default 16 MB the scavenges
+ * took a third of its time).
  */
 import { loadavg } from 'node:os';
 import { getHeapStatistics, setFlagsFromString } from 'node:v8';
@@ -150,7 +154,16 @@ export interface ProtocolBenchRow {
 }
 
 /** Node counts of the protocol benchmark. */
-export const PROTOCOL_BENCH_NODES: readonly number[] = [1000, 5000];
+export const PROTOCOL_BENCH_NODES: readonly number[] = [1000, 5000, 10_000];
+/**
+ * Above this many nodes the default window is {@link PROTOCOL_BENCH_LARGE_SECONDS}, not a whole
+ * push-pull interval (300 virtual s at 10 000 nodes, on top of a set-up of about 20 minutes):
+ * such a size is shown running in steady state, its anti-entropy counted only as far as the
+ * push-pulls that fall in the window (after a warm start they are spread over the interval).
+ */
+export const PROTOCOL_BENCH_FULL_WINDOW_MAX_NODES = 5000;
+/** Virtual seconds measured above {@link PROTOCOL_BENCH_FULL_WINDOW_MAX_NODES} nodes, by default. */
+export const PROTOCOL_BENCH_LARGE_SECONDS = 30;
 /**
  * Virtual seconds measured per size, when given; by default one scaled push-pull interval
  * (memberlist `pushPullScale`: 180 s at 1 000 nodes, 270 s at 5 000), the shortest window in
@@ -176,8 +189,8 @@ const PROTOCOL_BENCH_SPACING_MS = 50;
 /** Most virtual seconds of settling after the start before giving up on a steady state. */
 const PROTOCOL_BENCH_MAX_DRAIN_S = 600;
 
-/** Before any size has been measured: ~250 B per member entry. */
-const DEFAULT_BYTES_PER_ENTRY = 250;
+/** Before any size has been measured: ~30 B per member entry (measured: 13 to 25). */
+const DEFAULT_BYTES_PER_ENTRY = 30;
 /** Before any size has been measured: set-up wall seconds per member entry (warm start, join storm at 1 000 nodes). */
 const DEFAULT_SETUP_SECONDS_PER_ENTRY = { warm: 15e-6, 'join-storm': 200e-6 };
 
@@ -253,7 +266,7 @@ export async function runProtocolBench(options: ProtocolBenchOptions = {}): Prom
   ];
   console.log('');
   console.log(
-    `full protocol (LAN profile, seed 1, no faults; ${steadySeconds === undefined ? 'one push-pull interval' : `${steadySeconds} virtual s`} measured in steady state: every node holds every other alive, queues empty, first push-pulls done)`,
+    `full protocol (LAN profile, seed 1, no faults; ${steadySeconds === undefined ? `one push-pull interval (${PROTOCOL_BENCH_LARGE_SECONDS} virtual s above ${PROTOCOL_BENCH_FULL_WINDOW_MAX_NODES} nodes)` : `${steadySeconds} virtual s`} measured in steady state: every node holds every other alive, queues empty, first push-pulls done)`,
   );
   console.log(
     start === 'warm'
@@ -333,7 +346,11 @@ export async function runProtocolBench(options: ProtocolBenchOptions = {}): Prom
     const setupWallSeconds = (performance.now() - started) / 1000;
     const setupSimSeconds = sim.clock.now() / 1000;
     const tuning = profileTuning(sim.params.profile);
-    const windowSeconds = steadySeconds ?? pushPullScaleMs(tuning.pushPullIntervalMs, nodes) / 1000;
+    const windowSeconds =
+      steadySeconds ??
+      (nodes > PROTOCOL_BENCH_FULL_WINDOW_MAX_NODES
+        ? PROTOCOL_BENCH_LARGE_SECONDS
+        : pushPullScaleMs(tuning.pushPullIntervalMs, nodes) / 1000);
     progress(
       `${nodes} nodes: steady state at ${setupSimSeconds.toFixed(0)} virtual s after ${setupWallSeconds.toFixed(0)} s; measuring ${windowSeconds} virtual s`,
     );
@@ -424,7 +441,7 @@ export async function run(args: string[]): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  await runStrategyBench(nodeCounts);
+  if (!args.includes('--protocol-only')) await runStrategyBench(nodeCounts);
   await runProtocolBench({
     nodeCounts: protocolNodes,
     steadySeconds: seconds,
