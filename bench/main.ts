@@ -8,6 +8,7 @@ const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void>
   codec: () => import('./codec.ts'),
   membership: () => import('./membership.ts'),
   members: () => import('./members.ts'),
+  embedded: () => import('./embedded.ts'),
   'cli-start': () => import('./cli-start.ts'),
   state: () => import('./state.ts'),
 };
