@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- membership [--sizes 10,50] [--runs K] [--profile lan|local] [--poll-ms 200]
  *  [--batch 8] [--events 3] [--steady-s 20] [--start-runs 5] [--cli-runs 10] [--seeds 40]
- *  [--format table|json] [--no-netns]`
+ *  [--format table|json|markdown] [--no-netns]`
  *
  * `gossip agent`s against `serf agent`s, one process per node on loopback, same profile on both
  * sides, every figure measured the same way on both and printed as ours, serf's, the ratio of the
@@ -786,7 +786,7 @@ function stat(xs: number[]): Stat | null {
   };
 }
 
-interface Figure {
+export interface Figure {
   key: string;
   label: string;
   unit: string;
@@ -877,6 +877,24 @@ function printTail(t: { seeds: number; withFixes: TailSummary; withoutFixes: Tai
 
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * The figures as a Markdown table (what the README shows): per figure and size, ours and serf's
+ * medians with their min–max, the ratio of the medians, and the load average while measured.
+ */
+export function markdownTable(figures: readonly Figure[]): string {
+  const rows = ['| figure | N | ours: median (min–max) | serf: median (min–max) | ours/serf | load |'];
+  rows.push('|---|---|---|---|---|---|');
+  for (const f of figures) {
+    const load = f.load ? `${f.load.min.toFixed(1)}–${f.load.max.toFixed(1)}` : '—';
+    const ratio = f.ratio === null ? '—' : `${f.ratio.toFixed(2)}×`;
+    rows.push(
+      `| ${f.label} | ${f.n ?? 1} | ${fmtStat(f.ours, f.unit)} | ${fmtStat(f.serf, f.unit)} | ${ratio} | ${load} |`,
+    );
+  }
+  for (const f of figures) if (f.note) rows.push('', `${f.label}: ${f.note}.`);
+  return rows.join('\n');
+}
+
 interface Options {
   sizes: number[];
   runs: number | undefined;
@@ -893,7 +911,7 @@ interface Options {
   cliRuns: number;
   seeds: number;
   timeoutMs: number;
-  format: 'table' | 'json';
+  format: 'table' | 'json' | 'markdown';
   netns: boolean;
   /** Counting loopback bytes is meaningful (inside the benchmark's own namespace). */
   countBytes: boolean;
@@ -928,8 +946,8 @@ function parseOptions(args: string[]): Options {
   };
   if (values.profile !== 'lan' && values.profile !== 'local')
     throw new Error('--profile must be lan or local');
-  if (values.format !== 'table' && values.format !== 'json')
-    throw new Error('--format must be table or json');
+  if (values.format !== 'table' && values.format !== 'json' && values.format !== 'markdown')
+    throw new Error('--format must be table, json or markdown');
   return {
     sizes: values.sizes.split(',').map((s) => num(s, 'sizes', 3)),
     runs: values.runs === undefined ? undefined : num(values.runs, 'runs', 1),
@@ -992,7 +1010,7 @@ export async function run(args: string[]): Promise<void> {
   const inside = process.env[NETNS_ENV] !== undefined;
   if (o.netns && !inside && rerunInNamespace()) return;
   o.countBytes = inside;
-  const json = o.format === 'json';
+  const json = o.format !== 'table';
   // Progress goes to stderr in JSON mode, so stdout is one JSON document.
   const log = (s: string) => (json ? console.error(s) : console.log(s));
   const uninstall = installCleanup();
@@ -1063,6 +1081,10 @@ export async function run(args: string[]): Promise<void> {
       withoutFixes: await joinStormTail(o.seeds, WITHOUT_TAIL_FIXES),
     };
     if (!json) printTail(tail);
+  }
+  if (o.format === 'markdown') {
+    console.log(markdownTable(figures));
+    return;
   }
   if (json) {
     console.log(
