@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm run build`: compiles what the package ships, and only what changed since the last build.
-//   1. the library, CLI and agent: `tsc -p tsconfig.build.json` (src/*.ts → dist/*.js + .d.ts);
+//   1. the library, CLI and agent: `tsc -p tsconfig.build.json` (src/*.ts → dist/*.js + .d.ts),
+//      and the CLI in one file for `gossip agent` (esbuild: dist/cli/main.bundle.js);
 //   2. the web dashboard: Vite (web/ → web/dist), when its sources or the API types changed.
 // `npm install` (prepare), `npm pack` (prepare), `npm test` and `npm start` run it first, so
 // bin/gossip.js, which runs dist/ only, is never older than the sources it was built from.
@@ -123,15 +124,47 @@ function buildLib() {
     process.exit(r.status ?? 1);
   }
   removeOrphans();
+  bundleCli(require);
   writeFileSync(LIB_STAMP, stampOf(libInputs()));
   console.error(
     `gossip build: compiled src/ into dist/ in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
   );
 }
 
+/**
+ * dist/cli/main.bundle.js: the CLI and everything it imports from dist/ in one file, which
+ * bin/gossip.js runs for `gossip agent`. One file loads in about half the time of the hundred
+ * modules the agent imports, and the agent holds about 7 MiB less. Node's built-ins and packages
+ * stay outside. The bundle sits in dist/cli/ so that a path the code makes from its own
+ * `import.meta.url` (two levels below the package, like every module's) still points right.
+ * Without esbuild (an --omit=dev install) there is no bundle, and the agent runs from dist/.
+ */
+function bundleCli(require) {
+  const out = join(DIST, 'cli', 'main.bundle.js');
+  rmSync(out, { force: true });
+  let esbuild;
+  try {
+    esbuild = require('esbuild');
+  } catch {
+    console.warn('gossip build: esbuild is not installed: `gossip agent` runs from dist/ unbundled.');
+    return;
+  }
+  esbuild.buildSync({
+    entryPoints: [join(DIST, 'cli', 'main.js')],
+    outfile: out,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    logLevel: 'warning',
+  });
+}
+
 /** Deletes dist/ outputs whose source file no longer exists. */
 function removeOrphans() {
   for (const out of walk(DIST, [], (n) => n.endsWith('.js') || n.endsWith('.d.ts'))) {
+    if (out.endsWith('.bundle.js')) continue; // made by bundleCli
     const rel = relative(DIST, out).replace(/\.d\.ts$|\.js$/, '.ts');
     if (!existsSync(join(ROOT, 'src', rel))) rmSync(out);
   }

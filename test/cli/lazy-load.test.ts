@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -146,7 +146,7 @@ describe('gossip CLI: lazy loading', () => {
     };
     const idle = await run(false);
     assert.ok(
-      idle.some((u) => u.endsWith('/dist/agent/agent.js')),
+      idle.some((u) => u.endsWith('/dist/cli/main.bundle.js')),
       'the agent ran',
     );
     assert.deepEqual(
@@ -161,9 +161,26 @@ describe('gossip CLI: lazy loading', () => {
     );
   });
 
-  it('the recorder sees heavy modules where they belong (gossip agent --help loads the agent)', () => {
+  it('gossip agent runs the CLI bundled into one file (scripts/build.mjs), and nothing else of dist/', () => {
     const { urls } = loads(['agent', '--help']);
-    assert.ok(urls.some((u) => u.endsWith('/dist/agent/agent.js')));
-    assert.ok(urls.some((u) => u.endsWith('/dist/agent/router.js')));
+    const ours = urls.filter((u) => u.includes('/dist/'));
+    assert.deepEqual(
+      ours.map((u) => u.slice(u.indexOf('/dist/'))),
+      ['/dist/cli/main.bundle.js'],
+      'the agent loaded modules of dist/ one by one',
+    );
+  });
+
+  it('the recorder sees heavy modules where they belong (without the bundle, agent --help loads the agent)', () => {
+    const bundle = fileURLToPath(new URL('../../dist/cli/main.bundle.js', import.meta.url));
+    const aside = `${bundle}.aside`;
+    renameSync(bundle, aside);
+    try {
+      const { urls } = loads(['agent', '--help']);
+      assert.ok(urls.some((u) => u.endsWith('/dist/agent/agent.js')));
+      assert.ok(urls.some((u) => u.endsWith('/dist/agent/router.js')));
+    } finally {
+      renameSync(aside, bundle);
+    }
   });
 });
