@@ -7,6 +7,8 @@
 // traced broadcast reaches. Everything is asserted on what the page shows, not on the API.
 // Mid-test it takes a screenshot: to test-results/dashboard.png, or, with UPDATE_SCREENSHOT=1,
 // to docs/dashboard.png (the one the README shows), so a plain test run leaves the tree clean.
+
+// npm test: heavy (Chromium and three agents)
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -4,6 +4,7 @@
  * command's `--help` prints its usage and exits 0; a wrong flag prints the error and the usage
  * on stderr and exits 2 (nothing on stdout); an unknown command or none at all exits 2.
  */
+// npm test: heavy (two agents and dozens of CLI processes)
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';

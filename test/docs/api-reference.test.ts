@@ -4,6 +4,7 @@
  * without a warning: no `{@link}` to nothing, no exported API that refers to a type the package
  * does not export. Generated without writing (`--emit none`) and without a second type check.
  */
+// npm test: untimed (TypeDoc over the sources)
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';

@@ -15,6 +15,7 @@
  *
  * Reproduce with FORGED_SEED=<seed> (printed).
  */
+// npm test: heavy (a burst of forged members, a serf agent and ours joining through it)
 import assert from 'node:assert/strict';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server } from 'node:net';

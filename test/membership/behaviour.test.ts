@@ -8,6 +8,7 @@
  * - a stalled event loop does not get healthy nodes suspected or declared dead;
  * - garbage on a node's ports is counted and dropped, and the node keeps its view.
  */
+// npm test: heavy (real-time probes of 100-200 ms on loopback)
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { suspicionTimeoutMs } from '../../src/membership/index.ts';

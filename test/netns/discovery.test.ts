@@ -19,6 +19,7 @@
  * Needs root, `ip netns` and dnsmasq; skipped (saying why) otherwise. Bounded in time; the
  * topology, dnsmasq and the agents are removed also on failure.
  */
+// npm test: heavy (agents and dnsmasq in network namespaces)
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';

@@ -18,6 +18,7 @@
  *
  * Needs root and `ip netns` (skipped otherwise); serf's cluster needs `serf` on PATH.
  */
+// npm test: alone (40 agents, each in a session of its own: beside them, any other file is starved)
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { IMPLS, type Impl } from '../faults/cluster.ts';

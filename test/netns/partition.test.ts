@@ -14,6 +14,7 @@
  *
  * Needs root and `ip netns`; skipped otherwise. Times are printed for the record.
  */
+// npm test: heavy (agents in network namespaces; detection and loss timings)
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { MemberJson } from '../support/gossip-agent.ts';

@@ -9,6 +9,7 @@
  * The install reads the npm registry, preferring the local cache (`npm ci` has filled it with
  * the same pinned versions), so it is quick and works offline once the cache is warm.
  */
+// npm test: heavy (npm pack, npm install, tsc)
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import {

@@ -6,6 +6,7 @@
  * run that catches the mutant; the clean sweep (protocol-sim.test.ts) passes on every one of
  * these seeds, so the catch is the mutant's doing.
  */
+// npm test: untimed (the simulator on its virtual clock)
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { runSweep } from '../../src/sim/sweep.ts';

@@ -4,6 +4,7 @@
  * then fail on some seed with the reason the property gives. A mutant no seed catches means
  * the sweep does not test that rule.
  */
+// npm test: untimed (the simulator on its virtual clock)
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { runStateSim } from '../../src/sim/state-sim.ts';

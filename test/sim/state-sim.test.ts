@@ -7,6 +7,7 @@
  * `npm test` runs a few seeds; a longer sweep: `STATE_SIM_SEEDS=1-500 node scripts/test.mjs
  * test/sim/state-sim.test.ts` (a failure prints the seed; `runStateSim({ seed })` replays it).
  */
+// npm test: untimed (the simulator on its virtual clock)
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { runStateSim } from '../../src/sim/state-sim.ts';

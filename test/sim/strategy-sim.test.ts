@@ -2,6 +2,7 @@
  * The strategy driver, the SVG writer and `gossip sim` (strategy mode): determinism from the
  * seed, the JSON record's shape, the reproduce line, and flag validation.
  */
+// npm test: untimed (the simulator on its virtual clock)
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

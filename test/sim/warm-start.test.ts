@@ -3,6 +3,7 @@
  * steady state without a join storm: every node ends up holding every other alive through
  * one inbound push-pull, the checkers stay quiet, and the cluster then runs as usual.
  */
+// npm test: untimed (the simulator on its virtual clock)
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ProtocolSim, WARM_START_PEER_ADDR } from '../../src/sim/protocol-sim.ts';

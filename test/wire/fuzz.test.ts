@@ -8,6 +8,7 @@
  * The two encrypted seed packets use fresh random nonces, so cases that mutate them can differ
  * between runs of the same seed; every other case is reproduced exactly.
  */
+// npm test: untimed (decoders on generated input)
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { SeededRandom } from '../../src/runtime/random.ts';
