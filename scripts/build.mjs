@@ -67,6 +67,8 @@ const libInputs = () => [
   ...walk(join(ROOT, 'src'), [], isTs),
   join(ROOT, 'tsconfig.json'),
   join(ROOT, 'tsconfig.build.json'),
+  // dist/cli/main.bundle.js is made only when esbuild is installed: installing it rebuilds.
+  ...[join(ROOT, 'node_modules', 'esbuild', 'package.json')].filter((f) => existsSync(f)),
 ];
 const webInputs = () => [
   ...walk(join(ROOT, 'web', 'src'), [], () => true),
