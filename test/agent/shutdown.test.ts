@@ -7,10 +7,13 @@
  * - SIGTERM makes every peer see the node `left`, never `failed` (watched on the peers' event
  *   streams, so a transient failure cannot slip between two polls), within the budget, and the
  *   process exits 0 before its `--shutdown-grace`.
+ * - A SIGTERM sent the moment the banner appears is a graceful leave too (exit 0), not the
+ *   default signal death it was while the handlers were installed only after the start.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { after, describe, it } from 'node:test';
-import { GossipAgent } from '../support/gossip-agent.ts';
+import { builtBin, GossipAgent } from '../support/gossip-agent.ts';
 import { freePort, waitFor } from '../support/serf.ts';
 
 const TOKEN = 'health-test-token';
@@ -171,5 +174,36 @@ describe('agent health endpoints and the SIGTERM sequence', () => {
       `SIGTERM: peers saw left within ${Math.round(seenMs)} ms, exit after ${Math.round(exitedMs)} ms ` +
         `(grace ${GRACE_MS} ms); readiness polled ${readiness.length} times during the shutdown, all 503`,
     );
+  });
+
+  it('a SIGTERM the moment the banner says "running" is a graceful leave (exit 0), not a kill', async () => {
+    for (let i = 0; i < 3; i++) {
+      const child = spawn(
+        process.execPath,
+        [
+          builtBin(),
+          'agent',
+          ...['--node', `banner-${i}`, '--bind', `127.0.0.1:${await freePort()}`],
+          ...['--http', `127.0.0.1:${await freePort()}`, '--profile', 'local', '--no-dashboard'],
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let said = '';
+      const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+        child.once('exit', (code, signal) => resolve({ code, signal })),
+      );
+      child.stderr.on('data', (d: Buffer) => {
+        said += d.toString();
+      });
+      child.stdout.on('data', (d: Buffer) => {
+        said += d.toString();
+        if (d.toString().includes('is running')) child.kill('SIGTERM');
+      });
+      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      const { code, signal } = await exited;
+      clearTimeout(timer);
+      assert.deepEqual({ code, signal }, { code: 0, signal: null }, `run ${i}:\n${said}`);
+      assert.match(said, /left the cluster/, `run ${i}`);
+    }
   });
 });

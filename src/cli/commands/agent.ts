@@ -156,7 +156,38 @@ export const command: Command = {
     const fileLayers = configFiles.map((f) => loadConfigFile(f));
     const config = resolveConfig(...fileLayers, configFromEnv(io.env), layer);
     const agent = await Agent.create(config);
-    await agent.start((a) =>
+    // Signals are taken from before the banner that says Ctrl-C leaves gracefully: one that
+    // came at once (a supervisor stopping what it just started) used to kill the process,
+    // without a leave, before the handlers were installed. One during start waits for it.
+    let exit!: (code: number) => void;
+    const exited = new Promise<number>((resolve) => {
+      exit = resolve;
+    });
+    let started: Promise<void> | undefined;
+    let running = false;
+    let signals = 0;
+    const onSignal = (sig: NodeJS.Signals) => {
+      signals++;
+      if (signals > 1) {
+        agent.log.warn(`second ${sig}: exiting without finishing the leave`);
+        exit(1);
+        return;
+      }
+      agent.log.info(`${sig} received: leaving the cluster gracefully (send it again to exit at once)`);
+      // Once started, at once (readiness turns false in the same turn); during start, after it.
+      const shutdown = running ? agent.shutdownGracefully() : started!.then(() => agent.shutdownGracefully());
+      shutdown.then(
+        (r) => exit(r.leftGracefully ? 0 : 1),
+        (e: Error) => {
+          agent.log.error('graceful shutdown failed', { error: e.message });
+          exit(1);
+        },
+      );
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    agent.onExit((code) => exit(code));
+    started = agent.start((a) =>
       io.stdout(
         `gossip agent "${config.nodeName}" is running\n` +
           `  dashboard:  http://${a.httpAddr}/${config.httpToken ? '?token=…' : ''}\n` +
@@ -164,27 +195,8 @@ export const command: Command = {
           '  stop with Ctrl-C (leaves the cluster gracefully)\n',
       ),
     );
-    return await new Promise<number>((resolve) => {
-      let signals = 0;
-      const onSignal = (sig: NodeJS.Signals) => {
-        signals++;
-        if (signals > 1) {
-          agent.log.warn(`second ${sig}: exiting without finishing the leave`);
-          resolve(1);
-          return;
-        }
-        agent.log.info(`${sig} received: leaving the cluster gracefully (send it again to exit at once)`);
-        agent.shutdownGracefully().then(
-          (r) => resolve(r.leftGracefully ? 0 : 1),
-          (e: Error) => {
-            agent.log.error('graceful shutdown failed', { error: e.message });
-            resolve(1);
-          },
-        );
-      };
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
-      agent.onExit((code) => resolve(code));
-    });
+    await started;
+    running = true;
+    return await exited;
   },
 };
