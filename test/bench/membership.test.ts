@@ -5,6 +5,7 @@
  * themselves are not checked (targets live in the benchmark, never in timed tests), only that
  * each was measured.
  */
+// npm test: heavy (ours and serf's agents, crash detection and leave on real time)
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
