@@ -479,7 +479,15 @@ export function createHttpApp(api: AgentApi, token: string | undefined): Router 
     if (r === undefined) throw new HttpError(404, `no key "${key}" in this node’s map`);
     return r;
   });
-  on('GET /v1/replicas/:node', (c) => api.replicas(c.req.param('node')!));
+  on('GET /v1/replicas/:node', async (c) => {
+    try {
+      return await api.replicas(c.req.param('node')!);
+    } catch (e) {
+      // MAX_PENDING_ASKS questions are in flight (each waits up to a second for its answers).
+      if (e instanceof RangeError) throw new HttpError(503, `${e.message}; retry in a second`);
+      throw e;
+    }
+  });
 
   app.get('/metrics', async (c) => {
     const m = await api.renderMetrics();

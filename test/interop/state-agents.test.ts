@@ -114,8 +114,15 @@ describe('replicated state on real gossip agents', () => {
     for (let i = 1; i < seen.length; i++)
       assert.ok(seen[i]! > seen[i - 1]!, `version ${seen[i]} after ${seen[i - 1]}`);
     // a holds all of them too.
-    const atA = await clientOf(a).kvList({ node: 'kv-b', prefix: 'burst/' });
-    assert.equal(Object.keys(atA.nodes['kv-b'] ?? {}).length, 1000);
+    await waitFor(
+      'every write of the burst at a',
+      async () => {
+        const atA = await clientOf(a).kvList({ node: 'kv-b', prefix: 'burst/' });
+        return Object.keys(atA.nodes['kv-b'] ?? {}).length === 1000;
+      },
+      60_000,
+      250,
+    );
   });
 
   it('a node stalled with SIGSTOP for 10 s catches up after it resumes', async () => {
@@ -124,7 +131,20 @@ describe('replicated state on real gossip agents', () => {
       await clientOf(a).kvSet('during-stall', 'x');
       await clientOf(b).kvSet('during-stall', 'y');
       for (let i = 0; i < 50; i++) await clientOf(a).kvSet(`stall/${i}`, `${i}`);
-      await sleep(10_000);
+      // Every question to b about a's map now waits its second for c, which cannot answer:
+      // past MAX_PENDING_ASKS (64) in flight, b answers 503 and says why.
+      const started = Date.now();
+      const answers = await Promise.all(
+        Array.from({ length: 150 }, () => fetch(`http://${b.httpAddr}/v1/replicas/kv-a`)),
+      );
+      const statuses = answers.map((r) => r.status);
+      const refused = answers.filter((r) => r.status === 503);
+      assert.ok(refused.length > 0 && statuses.filter((s) => s === 200).length >= 64, `statuses ${statuses}`);
+      assert.equal(refused.length + statuses.filter((s) => s === 200).length, 150, `statuses ${statuses}`);
+      for (const r of refused)
+        assert.match(((await r.json()) as { error: string }).error, /64 questions are already in flight/);
+      for (const r of answers.filter((x) => x.status === 200)) await r.arrayBuffer();
+      await sleep(Math.max(0, 10_000 - (Date.now() - started)));
     } finally {
       process.kill(c.pid!, 'SIGCONT');
     }
