@@ -203,7 +203,7 @@ describe('HTTP API', () => {
   it('POST /v1/tags changes tags, visible on the other node', async () => {
     const r = await call(a, 'POST', '/v1/tags', { set: { version: '2' }, delete: ['role'] });
     assert.deepEqual(r.json.tags, { version: '2' });
-    for (let i = 0; i < 50; i++) {
+    for (let i = 0; i < 200; i++) {
       if (b.serf.member('api-a')?.tags.version === '2') break;
       await new Promise((res) => setTimeout(res, 50));
     }
