@@ -70,6 +70,13 @@ interface MemberView {
   status: string;
 }
 
+/** A stream of user events from one agent. */
+interface EventStream {
+  stop(): void;
+  /** The stream ended without `stop()` (the agent closed it, or the connection failed). */
+  ended(): boolean;
+}
+
 /** One running agent of either kind, as the benchmark drives it. */
 interface BenchNode {
   readonly name: string;
@@ -84,7 +91,7 @@ interface BenchNode {
   /** Sends a user event (not coalesced). */
   event(name: string, payload: string): Promise<void>;
   /** Calls `onEvent(name)` for every user event this agent delivers, until `stop()`. */
-  streamEvents(onEvent: (name: string) => void): Promise<{ stop(): void }>;
+  streamEvents(onEvent: (name: string) => void): Promise<EventStream>;
   /** The `members` command of the side's own CLI against this agent, as an argument list. */
   readonly cliMembers: [string, string[]];
   /** kill -9 by PID (a no-op once it has exited), and closes the connections. */
@@ -249,13 +256,17 @@ async function startGossip(name: string, o: StartOptions): Promise<BenchNode> {
         const res = await fetch(`${base}/v1/events?types=user`, { signal: ctrl.signal });
         if (!res.ok || !res.body) throw new Error(`${name} /v1/events: ${res.status}`);
         const reader = res.body.getReader();
+        let ended = false;
         void (async () => {
           const decoder = new TextDecoder();
           let buf = '';
           try {
             for (;;) {
               const { value, done } = await reader.read();
-              if (done) return;
+              if (done) {
+                ended = true;
+                return;
+              }
               buf += decoder.decode(value, { stream: true });
               for (let end = buf.indexOf('\n\n'); end >= 0; end = buf.indexOf('\n\n')) {
                 const record = buf.slice(0, end);
@@ -266,10 +277,10 @@ async function startGossip(name: string, o: StartOptions): Promise<BenchNode> {
               }
             }
           } catch {
-            // aborted, or the agent went away
+            ended = !ctrl.signal.aborted; // aborted by stop(), or the agent went away
           }
         })();
-        return { stop: () => ctrl.abort() };
+        return { stop: () => ctrl.abort(), ended: () => ended };
       },
       cliMembers: [process.execPath, [builtBin(), 'members', '--http', http]],
       kill: async () => {
@@ -316,7 +327,14 @@ async function startSerf(name: string, o: StartOptions): Promise<BenchNode> {
         const c = await SerfRpcClient.connect(rpcAddr);
         extra.push(c);
         await c.streamUserEvents((e) => onEvent(e.Name));
-        return { stop: () => c.close() };
+        let stopped = false;
+        return {
+          stop: () => {
+            stopped = true;
+            c.close();
+          },
+          ended: () => !stopped && c.closed,
+        };
       },
       cliMembers: ['serf', ['members', `-rpc-addr=${rpcAddr}`]],
       kill: async () => {
@@ -556,13 +574,18 @@ async function runReadyCluster(
     line.push(`steady CPU ${cpuMean.toFixed(2)} ms/s per agent`);
     if (o.countBytes) line.push(`${((bytes1 - bytes0) / n / seconds).toFixed(0)} B/s per agent`);
 
-    // User events: streams open on every agent, then events sent through the first one.
-    const arrivals = new Map<string, number[]>();
+    // User events: streams open on every agent, then each event sent through one of them. An
+    // arrival counts once per agent (its first); a second delivery is reported, as is an agent
+    // that missed an event (with whether its stream had ended).
+    const arrivals = new Map<string, Map<number, number>>();
+    const duplicates: string[] = [];
     const streams = await Promise.all(
-      nodes.map((x) =>
+      nodes.map((x, i) =>
         x.streamEvents((name) => {
           const a = arrivals.get(name);
-          if (a) a.push(performance.now());
+          if (a === undefined) return;
+          if (a.has(i)) duplicates.push(`${x.name} got ${name} twice`);
+          else a.set(i, performance.now());
         }),
       ),
     );
@@ -570,24 +593,31 @@ async function runReadyCluster(
       await sleep(500); // every subscription registered, replayed history read
       for (let e = 0; e < o.events; e++) {
         const name = `bench-${side}-${run}-${e}`;
-        const got: number[] = [];
+        const got = new Map<number, number>();
         arrivals.set(name, got);
         l = load1();
         const te = performance.now();
         await nodes[e % n]!.event(name, 'x');
         const deadline = te + o.eventTimeoutMs;
-        while (got.length < n && performance.now() < deadline) await sleep(10);
-        const rel = got.map((t) => t - te);
+        while (got.size < n && performance.now() < deadline) await sleep(10);
+        const rel = [...got.values()].map((t) => t - te);
         push(c, 'event50Ms', side, arrivalAt(rel, n, 0.5), l);
         push(c, 'event90Ms', side, arrivalAt(rel, n, 0.9), l);
         push(c, 'event100Ms', side, arrivalAt(rel, n, 1), l);
-        if (got.length < n) errors.push(`event ${name}: ${got.length} of ${n} within ${o.eventTimeoutMs} ms`);
-        else line.push(`event ${e}: ${fmtMs(arrivalAt(rel, n, 0.9))}/${fmtMs(arrivalAt(rel, n, 1))}`);
+        if (got.size < n) {
+          const missed = nodes.flatMap((x, i) =>
+            got.has(i) ? [] : [`${x.name}${streams[i]!.ended() ? ' (its stream had ended)' : ''}`],
+          );
+          errors.push(
+            `event ${name}: ${got.size} of ${n} within ${o.eventTimeoutMs} ms; missed: ${missed.join(', ')}`,
+          );
+        } else line.push(`event ${e}: ${fmtMs(arrivalAt(rel, n, 0.9))}/${fmtMs(arrivalAt(rel, n, 1))}`);
         await sleep(o.eventGapMs);
       }
     } finally {
       for (const s of streams) s.stop();
     }
+    if (duplicates.length > 0) errors.push(`duplicate deliveries: ${duplicates.join('; ')}`);
 
     // Crash detection.
     const victim = nodes.at(-1)!;

@@ -85,6 +85,11 @@ export class SerfRpcClient {
     this.#socket = socket;
   }
 
+  /** Whether the connection is over (closed by either side, or failed). */
+  get closed(): boolean {
+    return this.#closed !== undefined;
+  }
+
   /**
    * Connects to `host:port` and performs the handshake. Rejects on a refused connection or when
    * the handshake is not answered within `timeoutMs`.
