@@ -37,8 +37,8 @@ export interface MemberlistDelegate {
   /**
    * Whether `getBroadcasts` could hand out anything now. When it says no, `getBroadcasts` is not
    * asked (neither by a gossip round nor for a probe or an ack), and a gossip round with
-   * memberlist's own queue empty sends nothing (its targets are still drawn, so the random
-   * stream stays the same). Without this hook, `getBroadcasts` is asked every time, as
+   * memberlist's own queue empty sends nothing and draws no targets (see `gossip.ts`). Without
+   * this hook, `getBroadcasts` is asked every time, as
    * memberlist does; ours exists because asking 3 targets 5 times a second cost an idle Node.js
    * agent CPU for nothing.
    */
