@@ -282,6 +282,9 @@ export async function runOnce(o: RunOptions): Promise<EmbeddedRun> {
     }
     await sleep(o.settleSeconds * 1000);
     const m = await measureWindow(child.pid, o.windowSeconds);
+    o.progress?.(
+      `${o.side} ${o.nodes}: ${m.cpuPercent.toFixed(2)} % of a core, ${m.rssMiB.toFixed(1)} MiB RSS over ${o.windowSeconds} s (load ${loadavg()[0]!.toFixed(1)})`,
+    );
     return { ...base, windowSeconds: o.windowSeconds, ...m };
   } finally {
     await child.stop();
