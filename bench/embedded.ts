@@ -462,7 +462,8 @@ export async function run(args: string[]): Promise<void> {
         `${r.loadBefore[0]!.toFixed(1)}→${r.loadAfter[0]!.toFixed(1)}`,
       ]);
     }
-    const ratio = (x: number | null) => (x === null ? 'n/a' : `${x.toFixed(2)}×`);
+    const ratio = (x: number | null) =>
+      x === null ? 'n/a' : `${x < 0.1 ? x.toPrecision(2) : x.toFixed(2)}×`;
     rows.push([
       String(r.nodes),
       'ratio',
