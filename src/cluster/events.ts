@@ -13,6 +13,7 @@
  * event time during the join so that a newcomer does not replay history.
  */
 import { SizeLimitError } from '../errors.ts';
+import { sameBytes } from '../wire/bytes.ts';
 import { encodeSerfMessage, type MessageUserEvent, type UserEvents } from '../wire/serf.ts';
 import { MAX_EVENTS_PER_LTIME, type SerfCore } from './core.ts';
 import { USER_EVENT_SIZE_HARD_LIMIT } from './options.ts';
@@ -20,12 +21,6 @@ import { serfSeams } from './seams.ts';
 
 const utf8 = new TextEncoder();
 const EMPTY = new Uint8Array(0);
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
 
 /**
  * Sends a user event: size checks (before and after encoding; nothing is sent when one fails),

@@ -24,6 +24,7 @@
  * {@link INTERN_STATES_PER_NAME} per name), about 10 MB of entries and their keys.
  */
 
+import { sameBytes } from '../wire/bytes.ts';
 import type { NodeState } from './node-state.ts';
 
 /** Most values one cache holds before it starts over. */
@@ -40,12 +41,6 @@ function hashBytes(b: Uint8Array): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
   return (h ^ b.length) >>> 0;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 const byteCache = new Map<number, Uint8Array>();

@@ -7,6 +7,7 @@
  * against ourselves is refuted with a higher incarnation.
  */
 import type { Addr } from '../transport/transport.ts';
+import { sameBytes } from '../wire/bytes.ts';
 import type { Alive, Dead, PushNodeState, Suspect } from '../wire/memberlist.ts';
 import { sourceOf, versionIncompatibility } from './admission.ts';
 import type { Core } from './core.ts';
@@ -23,12 +24,6 @@ import {
 import { BroadcastPriority } from './queue.ts';
 import { membershipSeams } from './seams.ts';
 import { Suspicion } from './suspicion.ts';
-
-function sameBytes(a: Uint8Array | readonly number[], b: Uint8Array | readonly number[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
 
 /**
  * The shared entry with these values (intern.ts): every entry is built here, in one shape, and

@@ -29,6 +29,7 @@ import type { ExtensionContext, SerfExtension } from '../cluster/extension.ts';
 import type { Serf } from '../cluster/serf.ts';
 import { ConfigError, StateError } from '../errors.ts';
 import type { Addr } from '../transport/transport.ts';
+import { sameBytes } from '../wire/bytes.ts';
 import {
   decodeStateMessage,
   STATE_CAPABILITY,
@@ -41,7 +42,7 @@ import { deleteLocal, loadPersisted, persistedState, setLocal, sweep } from './l
 import { resolveStateOptions, type StateOptions } from './options.ts';
 import { isOurs, onMember, onReap } from './peers.ts';
 import { askReplicas, handleAsk, handleTell, type ReplicaVersion } from './replicas.ts';
-import { type ChangeCache, entryBytes, sameBytes } from './store.ts';
+import { type ChangeCache, entryBytes } from './store.ts';
 import { antiEntropyRound, handleDelta, handleSync } from './sync.ts';
 import type {
   ReplicationLag,

@@ -21,6 +21,7 @@
  * the sweep), and is not an ephemeral entry of an owner that is away (failed or left).
  */
 import type { Timer } from '../runtime/clock.ts';
+import { sameBytes } from '../wire/bytes.ts';
 import { type Change, EntryFlag, utf8Length } from './codec.ts';
 import { type DigestMember, nameHashes } from './digest.ts';
 import type { DeleteCause, OwnerStatus, StateChange } from './types.ts';
@@ -314,14 +315,6 @@ export class NodeCopy implements DigestMember {
       });
     }
   }
-}
-
-/** Whether two byte arrays hold the same bytes. */
-export function sameBytes(a: Uint8Array, b: Uint8Array | null): boolean {
-  if (b === null || a.length !== b.length) return false;
-  if (a === b) return true;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /** Values up to this size are shared through a {@link ChangeCache}. */

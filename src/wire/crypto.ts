@@ -35,6 +35,7 @@
  * 1..16, as `malformed`. Go senders always produce valid padding.
  */
 import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject, randomBytes } from 'node:crypto';
+import { sameBytes } from './bytes.ts';
 import { ENCRYPTION_OVERHEAD_V0_MAX, ENCRYPTION_OVERHEAD_V1, MAX_PUSH_STATE_BYTES } from './limits.ts';
 import { type DecodeFailure, type DecodeResult, fail, ok } from './result.ts';
 
@@ -158,13 +159,6 @@ function installable(key: Uint8Array): InstalledKey {
   const bytes = Uint8Array.from(key);
   const algorithm = key.length === 16 ? 'aes-128-gcm' : key.length === 24 ? 'aes-192-gcm' : 'aes-256-gcm';
   return { bytes, keyObject: createSecretKey(bytes), algorithm };
-}
-
-/** Whether two byte arrays hold the same bytes. */
-export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /** A zero-copy plain `Uint8Array` over a Buffer (so `.slice()` copies, as callers expect). */

@@ -2,6 +2,8 @@
  * The memberlist/Serf wire codec: msgpack in go-msgpack's flavour, every message type,
  * compound/CRC/LZW/AES-GCM framing for UDP packets, and TCP stream framing.
  */
+
+export * from './bytes.ts';
 export * from './crc32.ts';
 export * from './crypto.ts';
 export * from './ip.ts';

@@ -25,7 +25,7 @@
  * labelled cluster and an old serf never merge either; with no label configured we send exactly
  * what 0.2.x sends.
  */
-import { sameBytes } from './crypto.ts';
+import { sameBytes } from './bytes.ts';
 import { type DecodeFailure, type DecodeResult, fail, ok } from './result.ts';
 
 /** The type byte that opens a label header (memberlist `hasLabelMsg`). */
