@@ -35,15 +35,14 @@ import { pushPullRounds, pushRounds, roundTo } from '../src/broadcast/theory.ts'
 import { Serf } from '../src/cluster/serf.ts';
 import { SeededRandom } from '../src/runtime/random.ts';
 import { VirtualClock } from '../src/runtime/virtual-clock.ts';
+import { warmStartList } from '../src/sim/protocol-sim.ts';
 import { nodeAddr } from '../src/sim/scenario.ts';
 import { encodeDelta, type NodeDelta } from '../src/state/codec.ts';
 import { defaultStateOptions } from '../src/state/options.ts';
 import { ReplicatedState } from '../src/state/state.ts';
 import { ChangeCache } from '../src/state/store.ts';
 import { MemoryNetwork } from '../src/transport/memory.ts';
-import { ipFromString, splitHostPort } from '../src/wire/ip.ts';
-import type { PushNodeState } from '../src/wire/memberlist.ts';
-import { encodePushPull, encodeStreamUserMessage } from '../src/wire/stream.ts';
+import { encodeStreamUserMessage } from '../src/wire/stream.ts';
 
 /** The stand-in peer's address: TEST-NET-1, never a member. */
 const STAND_IN_ADDR = '192.0.2.1:7946';
@@ -179,27 +178,7 @@ class Cluster {
 
   /** Membership warm start: the full member list into every node. */
   async warmMembership(): Promise<void> {
-    const states: PushNodeState[] = this.nodes.map((node) => {
-      const m = node.serf.memberlist.localNode;
-      const hp = splitHostPort(m.address)!;
-      return {
-        name: m.name,
-        addr: ipFromString(hp.host)!,
-        port: hp.port,
-        meta: m.meta,
-        incarnation: m.incarnation,
-        state: 0,
-        vsn: [
-          m.protocol.min,
-          m.protocol.max,
-          m.protocol.current,
-          m.delegate.min,
-          m.delegate.max,
-          m.delegate.current,
-        ],
-      };
-    });
-    const list = encodePushPull(false, states, new Uint8Array(0));
+    const list = warmStartList(this.nodes.map((node) => node.serf.memberlist.localNode));
     await this.standIn(this.nodes, () => list);
   }
 

@@ -27,6 +27,7 @@
  * {@link ProtocolSimResult}, byte for byte; wall-clock figures are left to the caller.
  */
 import { pushPullScaleMs, suspicionTimeoutMs } from '../membership/math.ts';
+import type { Member } from '../membership/node-state.ts';
 import { profileTuning } from '../membership/options.ts';
 import type { Timer } from '../runtime/clock.ts';
 import { SeededRandom } from '../runtime/random.ts';
@@ -274,6 +275,33 @@ function hash01(a: number, b: number, salt: number): number {
 }
 
 const drain = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * The push-pull a warm start sends (see {@link ProtocolSim.warmStart}): every given local node
+ * alive, at the incarnation, address, metadata and protocol versions it started with.
+ */
+export function warmStartList(locals: readonly Member[]): Uint8Array {
+  const states: PushNodeState[] = locals.map((m) => {
+    const hp = splitHostPort(m.address)!;
+    return {
+      name: m.name,
+      addr: ipFromString(hp.host)!,
+      port: hp.port,
+      meta: m.meta,
+      incarnation: m.incarnation,
+      state: 0,
+      vsn: [
+        m.protocol.min,
+        m.protocol.max,
+        m.protocol.current,
+        m.delegate.min,
+        m.delegate.max,
+        m.delegate.current,
+      ],
+    };
+  });
+  return encodePushPull(false, states, new Uint8Array(0));
+}
 
 /** One simulated run; {@link runProtocolSim} drives it through its phases. */
 export class ProtocolSim {
@@ -587,27 +615,7 @@ export class ProtocolSim {
     this.#phase = 'bootstrap';
     const started: SimNode[] = [];
     for (let i = 0; i < n; i++) started.push(this.cluster.start(i));
-    const states: PushNodeState[] = started.map((node) => {
-      const m = node.ml!.localNode;
-      const hp = splitHostPort(m.address)!;
-      return {
-        name: m.name,
-        addr: ipFromString(hp.host)!,
-        port: hp.port,
-        meta: m.meta,
-        incarnation: m.incarnation,
-        state: 0,
-        vsn: [
-          m.protocol.min,
-          m.protocol.max,
-          m.protocol.current,
-          m.delegate.min,
-          m.delegate.max,
-          m.delegate.current,
-        ],
-      };
-    });
-    const list = encodePushPull(false, states, new Uint8Array(0));
+    const list = warmStartList(started.map((node) => node.ml!.localNode));
     const peer = this.network.createTransport(WARM_START_PEER_ADDR);
     peer.attach({ packet: () => {}, stream: (s) => s.destroy() });
     let next = 0;
