@@ -131,22 +131,26 @@ for (const encrypted of [false, true]) {
       const s4 = await serf('s4', g1.addr);
       const g4 = await gossip('g4', s1.addr);
       const live = [s1, g1, s4, g4];
+      const six = ['s1', 'g1', 's3', 'g3', 's4', 'g4'];
       await waitFor(
         '6 alive everywhere',
         async () => {
           for (const a of [...live, s3, g3]) {
             const ms = await a.members();
-            if (
-              !['s1', 'g1', 's3', 'g3', 's4', 'g4'].every((n) =>
-                ms.some((m) => m.name === n && m.status === 'alive'),
-              )
-            )
-              return false;
+            if (!six.every((n) => ms.some((m) => m.name === n && m.status === 'alive'))) return false;
           }
           return true;
         },
         20_000,
-      );
+      ).catch(async (e: Error) => {
+        // Say what each agent sees: which member is missing or not alive, and where.
+        const views: string[] = [];
+        for (const a of [...live, s3, g3]) {
+          const ms = await a.members().catch(() => []);
+          views.push(`${a.node}: ${ms.map((m) => `${m.name}=${m.status}`).join(' ')}`);
+        }
+        throw new Error(`${e.message}; views: ${views.join(' | ')}`);
+      });
       const observers = [
         asObserver(s1, 'serf s1'),
         asObserver(s4, 'serf s4'),
