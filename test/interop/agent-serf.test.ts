@@ -132,6 +132,11 @@ for (const encrypted of [false, true]) {
       const g4 = await gossip('g4', s1.addr);
       const live = [s1, g1, s4, g4];
       const six = ['s1', 'g1', 's3', 'g3', 's4', 'g4'];
+      // Four agents join at once through different seeds, so a newcomer can miss another's alive
+      // gossip (seen: serf s4, joined through g1, never heard of g4, joined through s1, within
+      // 20 s): the next push-pull repairs it. On the local profile that is every 15 s, and a serf
+      // agent's first one comes a random stagger plus a whole interval after its start (up to
+      // 30 s), so the wait covers one of those, not gossip alone.
       await waitFor(
         '6 alive everywhere',
         async () => {
@@ -141,7 +146,7 @@ for (const encrypted of [false, true]) {
           }
           return true;
         },
-        20_000,
+        40_000,
       ).catch(async (e: Error) => {
         // Say what each agent sees: which member is missing or not alive, and where.
         const views: string[] = [];
