@@ -22,7 +22,7 @@ import { secureSeed } from '../runtime/seed.ts';
 import type { Addr, Transport } from '../transport/transport.ts';
 import type { Keyring } from '../wire/crypto.ts';
 import { ipFromString, ipToString, joinHostPort, splitHostPort } from '../wire/ip.ts';
-import { encodeMessage } from '../wire/memberlist.ts';
+import { type Alive, encodeMessage } from '../wire/memberlist.ts';
 import { Core, type MemberlistStats } from './core.ts';
 import type { MemberlistDelegate, MemberlistEvents } from './delegate.ts';
 import { gossip } from './gossip.ts';
@@ -383,6 +383,21 @@ export class Memberlist {
         }),
       );
     }
+  }
+
+  /**
+   * Takes each of `members` as a push-pull from a peer that held it alive would (memberlist's
+   * alive transition, unchanged: version admission, the delegate's veto, the member limit, a
+   * new member inserted at a random position, `join` emitted; a claim no newer than what we
+   * hold changes nothing), except that none is queued for re-gossip. The simulator's warm start
+   * builds a converged cluster with it: every node holds every member, so there is nobody left
+   * to tell, and n nodes do not each decode an n-member push-pull. A real node learns members
+   * only from its peers; this is not for it. The claims are only read (one array may serve
+   * every node of a process).
+   */
+  assumeMembers(members: readonly Alive[]): void {
+    this.#assertRunning('assume members');
+    for (const a of members) aliveNode(this.#core, a, { regossip: false });
   }
 
   /**

@@ -59,6 +59,12 @@ export interface AliveOptions {
    * IP's budget (`maxNewNamesPerSourcePerSecond`). Absent for push-pull entries and our own.
    */
   source?: Addr;
+  /**
+   * False: the accepted claim is not queued for re-gossip (`Memberlist.assumeMembers`, the
+   * simulator's warm start, where every node already holds it and nobody is left to tell).
+   * @default true
+   */
+  regossip?: boolean;
 }
 
 /**
@@ -173,12 +179,14 @@ export function aliveNode(core: Core, a: Alive, options: AliveOptions = {}): voi
     membershipSeams.refute(core, state, a.incarnation, 'alive');
     return;
   }
-  core.broadcast(
-    a.node,
-    { type: 'alive', body: a },
-    isLocal ? BroadcastPriority.self : BroadcastPriority.normal,
-    options.finished,
-  );
+  if (options.regossip !== false) {
+    core.broadcast(
+      a.node,
+      { type: 'alive', body: a },
+      isLocal ? BroadcastPriority.self : BroadcastPriority.normal,
+      options.finished,
+    );
+  }
   let { addr, port, address } = state;
   if (!sameBytes(addr, a.addr) || port !== a.port) {
     addr = internBytes(a.addr);

@@ -34,7 +34,7 @@ import { SeededRandom } from '../runtime/random.ts';
 import { VirtualClock } from '../runtime/virtual-clock.ts';
 import { type LatencyFn, MemoryNetwork, type MemoryNetworkStats } from '../transport/memory.ts';
 import { ipFromString, splitHostPort } from '../wire/ip.ts';
-import type { PushNodeState } from '../wire/memberlist.ts';
+import type { Alive, PushNodeState } from '../wire/memberlist.ts';
 import { encodePushPull } from '../wire/stream.ts';
 import { ConvergenceChecker } from './checkers/convergence.ts';
 import { DeadOriginChecker } from './checkers/dead-origin.ts';
@@ -255,14 +255,6 @@ export function bootstrapBoundMs(params: ProtocolSimParams, spacingMs: number): 
   return 60_000 + 2 * spacingMs * params.initialNodes;
 }
 
-/**
- * The address of the stand-in peer of {@link ProtocolSim.warmStart}: TEST-NET-1, outside the
- * 10.0.0.0/8 space of the slots, so no node ever holds it as a member.
- */
-export const WARM_START_PEER_ADDR = '192.0.2.1:7946';
-/** Push-pull streams the stand-in peer keeps open at once (under the network's per-transport dial limit). */
-const WARM_START_STREAMS = 256;
-
 /** A 32-bit mix of (a, b, salt) as a float in [0, 1) (per-link latency). */
 function hash01(a: number, b: number, salt: number): number {
   let h = Math.imul(a ^ salt, 0x9e3779b1) ^ Math.imul(b + 0x7f4a7c15, 0x85ebca6b);
@@ -277,8 +269,8 @@ function hash01(a: number, b: number, salt: number): number {
 const drain = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
- * The push-pull a warm start sends (see {@link ProtocolSim.warmStart}): every given local node
- * alive, at the incarnation, address, metadata and protocol versions it started with.
+ * A push-pull carrying every given local node alive, at the incarnation, address, metadata and
+ * protocol versions it started with (bench/state.ts warms its cluster up with it).
  */
 export function warmStartList(locals: readonly Member[]): Uint8Array {
   const states: PushNodeState[] = locals.map((m) => {
@@ -301,6 +293,32 @@ export function warmStartList(locals: readonly Member[]): Uint8Array {
     };
   });
   return encodePushPull(false, states, new Uint8Array(0));
+}
+
+/**
+ * The alive claims of a warm start (see {@link ProtocolSim.warmStart}): every given local node
+ * at the incarnation, address, metadata and protocol versions it started with. Read-only: one
+ * array serves every node.
+ */
+export function warmStartClaims(locals: readonly Member[]): Alive[] {
+  return locals.map((m) => {
+    const hp = splitHostPort(m.address)!;
+    return {
+      incarnation: m.incarnation,
+      node: m.name,
+      addr: ipFromString(hp.host)!,
+      port: hp.port,
+      meta: m.meta,
+      vsn: [
+        m.protocol.min,
+        m.protocol.max,
+        m.protocol.current,
+        m.delegate.min,
+        m.delegate.max,
+        m.delegate.current,
+      ],
+    };
+  });
 }
 
 /** One simulated run; {@link runProtocolSim} drives it through its phases. */
@@ -594,59 +612,27 @@ export class ProtocolSim {
   }
 
   /**
-   * A warm start for steady-state benchmarks, in place of {@link bootstrap}'s join storm:
-   * every initial node starts at time 0, then a stand-in peer (a bare transport on the
-   * network at {@link WARM_START_PEER_ADDR}, not a member) opens a push-pull stream to each
-   * node and sends the full member list: every initial node alive, at the incarnation, address,
-   * metadata and protocol versions it started with (read from its `localNode`), as a peer
-   * that already knew the whole cluster would in its periodic push-pull. Each node handles
-   * it through memberlist's own stream code: it answers with its own state (which the
-   * stand-in discards) and merges the list, so it then holds every member alive and has
-   * queued each one's re-gossip, as after a join. Nothing but the Transport seam is used; the
-   * nodes run the production code from their first timer on.
-   *
-   * What is skipped is the way there: the joins, their push-pulls, and the re-gossip of each
-   * joiner through a growing cluster. The broadcast queues are full afterwards; a steady state
-   * needs them drained first (runFor until every node's `queueDepth` is 0). No convergence
-   * polling: every view is complete by construction.
+   * A warm start for steady-state benchmarks, in place of {@link bootstrap}'s join storm: every
+   * initial node starts at time 0 and then takes every other one alive, at the incarnation,
+   * address, metadata and protocol versions it started with (read from its `localNode`), through
+   * `Memberlist.assumeMembers`: memberlist's own alive transition, as the push-pull of a peer
+   * that already knew the whole cluster would bring them (admission, insertion at a random
+   * position, `join` and, on the full stack, Serf's member records), but without queuing their
+   * re-gossip, since every node holds every member. The claims are built once and shared by all
+   * nodes, so the set-up costs one transition per member entry (n²) and nothing is encoded,
+   * sent or decoded. The nodes run the production code from their first timer on; their first
+   * push-pulls, drawn within the first push-pull interval, are still ahead (a steady state
+   * waits them out). No convergence polling: every view is complete by construction (checked
+   * against a join storm's in test/sim/warm-start.test.ts).
    */
   async warmStart(): Promise<void> {
     const n = this.params.initialNodes;
     this.#phase = 'bootstrap';
     const started: SimNode[] = [];
     for (let i = 0; i < n; i++) started.push(this.cluster.start(i));
-    const list = warmStartList(started.map((node) => node.ml!.localNode));
-    const peer = this.network.createTransport(WARM_START_PEER_ADDR);
-    peer.attach({ packet: () => {}, stream: (s) => s.destroy() });
-    let next = 0;
-    let done = 0;
-    const failures: string[] = [];
-    const dialNext = () => {
-      if (next >= n) return;
-      const node = started[next++]!;
-      peer.dialStream(node.addr, 10_000, (dial) => {
-        if (!dial.ok) {
-          failures.push(`${node.name}: ${dial.error.message}`);
-          done++;
-          dialNext();
-          return;
-        }
-        const stream = dial.stream;
-        stream.setHandlers({
-          data: () => {},
-          close: () => {
-            done++;
-            dialNext();
-          },
-        });
-        stream.write(list);
-      });
-    };
-    for (let i = 0; i < WARM_START_STREAMS; i++) dialNext();
-    await this.#runUntil(this.clock.now() + 60_000, () => done >= n);
-    await peer.shutdown();
-    if (failures.length > 0)
-      this.#violation('convergence', `the warm start failed for ${failures.join('; ')}`, this.clock.now());
+    const claims = warmStartClaims(started.map((node) => node.ml!.localNode));
+    for (const node of started) node.ml!.assumeMembers(claims);
+    this.#endOfEvent();
     this.#bootstrapMs = round3(this.clock.now());
   }
 
