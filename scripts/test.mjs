@@ -4,7 +4,7 @@
 //      bin/gossip.js run the built code)
 //   1. biome (lint + format check)   2. tsc --noEmit (strict types: the package, then the dashboard)
 //   3. every test file, each in a node process of its own (node:test, TypeScript through tsx)
-// Usage: node scripts/test.mjs [--skip-static] [--jobs N] [--only PATTERN]... [FILE]...
+// Usage: node scripts/test.mjs [--skip-static] [--jobs N] [--only PATTERN]... [FILE]... (--help)
 // PATTERN is a substring of a test file's path (for example `--only wire`). Steps 1 and 2 run
 // only for the whole suite; the build always runs.
 //
@@ -34,7 +34,7 @@
 // SIGTERM first, which the network-namespace tests clean up on, then SIGKILL — and counted as
 // failed; SIGINT and SIGTERM to this script are passed on the same way.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,11 +45,34 @@ const only = [];
 const files = [];
 let skipStatic = false;
 let jobs = Number(process.env.GOSSIP_TEST_JOBS ?? 2);
+const USAGE = `usage: node scripts/test.mjs [--skip-static] [--jobs N] [--only PATTERN]... [FILE]...
+  (npm test runs it with no arguments: the build, biome, tsc and every test file)
+  --only PATTERN   run the test files whose path contains PATTERN (repeatable)
+  --jobs N         lanes side by side (default 2, or GOSSIP_TEST_JOBS)
+  --skip-static    leave out biome and tsc (they run only for the whole suite anyway)
+  FILE             a test file to run (test/.../x.test.ts), instead of all of them
+  GOSSIP_TEST_FILE_TIMEOUT_S: seconds a file may run before it is stopped (default 1200)`;
+/** Wrong arguments: say what and how, exit 2 (like the CLI). */
+function usageError(message) {
+  console.error(`scripts/test.mjs: ${message}\n${USAGE}`);
+  process.exit(2);
+}
 for (let i = 0; i < args.length; i++) {
-  if (args[i] === '--only') only.push(args[++i]);
-  else if (args[i] === '--skip-static') skipStatic = true;
-  else if (args[i] === '--jobs') jobs = Number(args[++i]);
-  else files.push(args[i]);
+  const a = args[i];
+  if (a === '--help' || a === '-h') {
+    console.log(USAGE);
+    process.exit(0);
+  } else if (a === '--only' || a === '--jobs') {
+    const value = args[++i];
+    if (value === undefined || value.startsWith('--')) usageError(`${a} needs a value`);
+    if (a === '--only') only.push(value);
+    else jobs = Number(value);
+  } else if (a === '--skip-static') skipStatic = true;
+  else if (a.startsWith('-')) usageError(`unknown option ${a}`);
+  else files.push(a);
+}
+for (const file of files) {
+  if (!existsSync(join(root, file))) usageError(`no such test file: ${file}`);
 }
 if (!Number.isInteger(jobs) || jobs < 1) {
   console.error(`--jobs (or GOSSIP_TEST_JOBS) must be a whole number >= 1, not ${jobs}`);
