@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- sim [--nodes 10000,1000000] [--protocol-nodes 1000,5000,10000] [--protocol-seconds S] [--protocol-only] [--join-storm] [--force]`:
+ * `npm run bench -- sim [--nodes 10000,1000000] [--protocol-nodes 1000,5000,10000] [--protocol-seconds S] [--protocol-only] [--join-storm] [--protocol-events] [--force]`:
  * simulator speed.
  *
  * Strategies: node-rounds simulated per wall second (n × rounds played, Plumtree's warm-up
@@ -30,6 +30,9 @@
  *   random earlier one, default queue bound, until every queue has drained (each of the n
  *   alive messages is gossiped 4·⌈log10(n+1)⌉ times by each of the n nodes first: far more
  *   work than the steady state itself, hours at 5 000 nodes).
+ *
+ * `--protocol-events` then shows the protocol at work in that steady cluster
+ * ({@link runProtocolEvents}): a crash detected, and an update gossiped to every node.
  *
  * A size whose memory or set-up time is out of reach is skipped with the reason, estimated
  * from the size before it (every node holds every member: n² member entries, about 15 B each on
@@ -184,7 +187,7 @@ const PROTOCOL_BENCH_MAX_DRAIN_S = 600;
 /** Before any size has been measured: ~30 B per member entry (measured: 13 to 25). */
 const DEFAULT_BYTES_PER_ENTRY = 30;
 /** Before any size has been measured: set-up wall seconds per member entry (warm start, join storm at 1 000 nodes). */
-const DEFAULT_SETUP_SECONDS_PER_ENTRY = { warm: 15e-6, 'join-storm': 200e-6 };
+const DEFAULT_SETUP_SECONDS_PER_ENTRY = { warm: 6e-6, 'join-storm': 200e-6 };
 
 /** A progress line on stderr (the tables go to stdout). */
 function progress(text: string): void {
@@ -230,6 +233,90 @@ export interface ProtocolBenchOptions {
   force?: boolean;
   /** Form the cluster with the join storm instead of a warm start. */
   joinStorm?: boolean;
+  /** After the measurement, crash a node and spread a node's update ({@link runProtocolEvents}). */
+  events?: boolean;
+}
+
+/** What {@link runProtocolEvents} measured (virtual seconds from the crash or the update). */
+export interface ProtocolEventsResult {
+  /** The first node suspected the crashed one. */
+  firstSuspectS: number | null;
+  /** The first node declared it dead. */
+  firstDeadS: number | null;
+  /** Every running node held it dead. */
+  allDeadS: number | null;
+  /** 50, 90 and 100 % of the other running nodes held the updated node's new incarnation. */
+  updateSpreadS: [number | null, number | null, number | null];
+  /** Wall seconds of both. */
+  wallSeconds: number;
+}
+
+/** Most virtual seconds {@link runProtocolEvents} waits for a crash's detection, or an update's spread. */
+const PROTOCOL_EVENTS_MAX_S = 180;
+/** How often the spread of an update is polled, virtual ms (its resolution). */
+const PROTOCOL_EVENTS_POLL_MS = 250;
+
+/**
+ * The protocol at work in a steady cluster: crashes slot 0 and times its detection (first
+ * suspicion, first `dead` verdict, every running node holding it dead, from memberlist's own
+ * events), then has slot 1 gossip a new incarnation of itself (`Memberlist.updateNode`, how
+ * Serf publishes tag changes: piggybacked gossip, as a user event spreads) and times its spread
+ * to 50, 90 and 100 % of the other running nodes, polled every {@link PROTOCOL_EVENTS_POLL_MS}.
+ */
+export async function runProtocolEvents(sim: ProtocolSim): Promise<ProtocolEventsResult> {
+  const wallStart = performance.now();
+  const cluster = sim.cluster;
+  const victim = cluster.nodes[0]!;
+  const others = cluster.running().filter((n) => n !== victim);
+  let firstSuspectMs: number | undefined;
+  let firstDeadMs: number | undefined;
+  let deadCount = 0;
+  let allDeadMs: number | undefined;
+  const offs: (() => void)[] = [];
+  for (const node of others) {
+    const ml = node.ml!;
+    offs.push(
+      ml.on('suspect', ({ member }) => {
+        if (member.name === victim.name) firstSuspectMs ??= sim.clock.now();
+      }),
+      ml.on('dead', ({ member }) => {
+        if (member.name === victim.name) firstDeadMs ??= sim.clock.now();
+      }),
+      ml.on('leave', ({ member }) => {
+        if (member.name !== victim.name) return;
+        deadCount++;
+        if (deadCount === others.length) allDeadMs = sim.clock.now();
+      }),
+    );
+  }
+  const crashedAt = sim.clock.now();
+  cluster.crash(victim.slot);
+  for (let s = 0; s < PROTOCOL_EVENTS_MAX_S && allDeadMs === undefined; s++) await sim.runFor(1000);
+  for (const off of offs) off();
+  const since = (t: number | undefined, from: number) =>
+    t === undefined ? null : Math.round(t - from) / 1000;
+
+  const updater = cluster.nodes[1]!;
+  const receivers = cluster.running().filter((n) => n !== updater);
+  const before = updater.ml!.localNode.incarnation;
+  const updatedAt = sim.clock.now();
+  updater.ml!.updateNode().catch(() => {});
+  const spread: [number | null, number | null, number | null] = [null, null, null];
+  const goals = [0.5, 0.9, 1].map((f) => Math.ceil(f * receivers.length));
+  for (let t = 0; t < PROTOCOL_EVENTS_MAX_S * 1000 && spread[2] === null; t += PROTOCOL_EVENTS_POLL_MS) {
+    await sim.runFor(PROTOCOL_EVENTS_POLL_MS);
+    let got = 0;
+    for (const node of receivers) if ((node.ml!.member(updater.name)?.incarnation ?? 0) > before) got++;
+    for (let i = 0; i < 3; i++)
+      if (spread[i] === null && got >= goals[i]!) spread[i] = since(sim.clock.now(), updatedAt);
+  }
+  return {
+    firstSuspectS: since(firstSuspectMs, crashedAt),
+    firstDeadS: since(firstDeadMs, crashedAt),
+    allDeadS: since(allDeadMs, crashedAt),
+    updateSpreadS: spread,
+    wallSeconds: (performance.now() - wallStart) / 1000,
+  };
 }
 
 /**
@@ -392,6 +479,19 @@ export async function runProtocolBench(options: ProtocolBenchOptions = {}): Prom
         row.bytesPerMemberEntry.toFixed(0),
       ]),
     );
+    if (options.events) {
+      progress(`${nodes} nodes: crash, then an update spreading...`);
+      const e = await runProtocolEvents(sim);
+      const f = (x: number | null) => (x === null ? `over ${PROTOCOL_EVENTS_MAX_S}` : x.toFixed(2));
+      console.log(
+        `  crash of ${sim.cluster.nodes[0]!.name}: first suspicion ${f(e.firstSuspectS)} s, first dead ${f(e.firstDeadS)} s, all ${nodes - 1} hold it dead ${f(e.allDeadS)} s; ` +
+          `update of ${sim.cluster.nodes[1]!.name} to 50/90/100 %: ${e.updateSpreadS.map(f).join(' / ')} s (virtual); ${e.wallSeconds.toFixed(0)} wall s`,
+      );
+    }
+    const usage = process.resourceUsage();
+    console.log(
+      `  ${nodes} nodes: set-up ${setupWallSeconds.toFixed(0)} wall s (warm start ${startWallSeconds.toFixed(0)} s), max RSS so far ${(usage.maxRSS / 1024).toFixed(0)} MB, heap after a full GC ${row.heapMegabytes.toFixed(0)} MB`,
+    );
     if (prunedWhileMeasuring > 0) {
       console.log(
         `  not a steady state: the queue bound dropped ${prunedWhileMeasuring} broadcasts while measuring`,
@@ -438,5 +538,6 @@ export async function run(args: string[]): Promise<void> {
     steadySeconds: seconds,
     force: args.includes('--force'),
     joinStorm: args.includes('--join-storm'),
+    events: args.includes('--protocol-events'),
   });
 }
