@@ -25,7 +25,9 @@ import { encodeMessage, type Ping, type PushNodeState } from '../wire/memberlist
 import {
   decodeStreamMessage,
   encodeErrResp,
+  encodePushNodeState,
   encodePushPull,
+  encodePushPullOfEncoded,
   encodeStreamMessage,
   encodeStreamUserMessage,
   newStreamDecodeProgress,
@@ -39,7 +41,7 @@ import {
   MAX_INBOUND_STREAMS_PER_SOURCE,
   MAX_PUSH_PULL_REQUESTS,
 } from './core.ts';
-import { STATUS_BY_CODE, toMember, toPushNodeState } from './node-state.ts';
+import { type NodeState, STATUS_BY_CODE, toMember, toPushNodeState } from './node-state.ts';
 import { admitVersions, mergeState } from './transitions.ts';
 
 /** Slack over the push-state limit for framing (encryption, compression headers). */
@@ -101,11 +103,29 @@ function decodeOptions(core: Core, label: Uint8Array) {
   return { keyring: core.keyring, verifyIncoming: core.opts.gossipVerifyIncoming, label };
 }
 
+/**
+ * Each member entry's push-pull encoding, made the first time the entry is sent. Entries are
+ * immutable and shared (intern.ts), so the bytes never go stale, and in the simulator, where n
+ * nodes share each entry, one encoding serves them all. Bounded by the entries alive: a weak
+ * map keeps nothing an entry table no longer holds (a node's table is bounded by `maxMembers`,
+ * about 80 bytes of encoding per member).
+ */
+const encodedEntries = new WeakMap<NodeState, Uint8Array>();
+
+function encodedEntry(entry: NodeState): Uint8Array {
+  let bytes = encodedEntries.get(entry);
+  if (bytes === undefined) {
+    bytes = encodePushNodeState(toPushNodeState(entry));
+    encodedEntries.set(entry, bytes);
+  }
+  return bytes;
+}
+
 /** Our push-pull message, framed for a stream labelled `label`: every member we know plus the delegate's state. */
 export function localState(core: Core, join: boolean, label: Uint8Array): Uint8Array {
-  const states: PushNodeState[] = core.nodes.list.map(toPushNodeState);
+  const states = core.nodes.list.map(encodedEntry);
   const user = core.callHook('localState', () => core.delegate.localState?.(join)) ?? new Uint8Array(0);
-  return frame(core, encodePushPull(join, states, user), label);
+  return frame(core, encodePushPullOfEncoded(join, states, user), label);
 }
 
 /**

@@ -284,6 +284,34 @@ export function encodePushPull(
   return w.finishView(); // the writer is this message's alone: no copy of a state that can be megabytes
 }
 
+/** One node state exactly as {@link encodePushPull} writes it (a piece for {@link encodePushPullOfEncoded}). */
+export function encodePushNodeState(state: PushNodeState): Uint8Array {
+  const w = new MsgpackWriter(96);
+  structs.pushNodeState.encode(w, state);
+  return w.finish();
+}
+
+/**
+ * The same bytes as {@link encodePushPull}, from node states already encoded by
+ * {@link encodePushNodeState}: a sender that keeps each member's encoding (its entries do not
+ * change) copies bytes instead of encoding every member of every push-pull anew.
+ */
+export function encodePushPullOfEncoded(
+  join: boolean,
+  encodedStates: readonly Uint8Array[],
+  userState: Uint8Array,
+): Uint8Array {
+  let size = 64 + userState.length;
+  for (const b of encodedStates) size += b.length;
+  const w = new MsgpackWriter(size);
+  w.byte(MessageType.pushPull);
+  const header: PushPullHeader = { nodes: encodedStates.length, userStateLen: userState.length, join };
+  structs.pushPullHeader.encode(w, header);
+  for (const b of encodedStates) w.bytes(b);
+  w.bytes(userState);
+  return w.finishView();
+}
+
 /** `08 | userMsgHeader | payload`, unframed: a user message sent reliably on a stream. */
 export function encodeStreamUserMessage(payload: Uint8Array): Uint8Array {
   const w = new MsgpackWriter(16 + payload.length);

@@ -18,7 +18,9 @@ import {
   decodeTags,
   decompressMessage,
   encodeMessage,
+  encodePushNodeState,
   encodePushPull,
+  encodePushPullOfEncoded,
   encodeSerfMessage,
   ipFromString,
   ipToString,
@@ -246,6 +248,11 @@ for (const file of FILES) {
             toHex(encodePushPull(msg.join, msg.states, msg.userState)),
             toHex(plain),
             'push-pull re-encoding',
+          );
+          assert.equal(
+            toHex(encodePushPullOfEncoded(msg.join, msg.states.map(encodePushNodeState), msg.userState)),
+            toHex(plain),
+            'push-pull re-encoding from encoded node states',
           );
         } else if (msg.type !== 'user') {
           assertBody(msg.body, d.body, 'body');
