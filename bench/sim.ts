@@ -153,6 +153,8 @@ export interface ProtocolBenchRow {
   heapMegabytes: number;
   /** heap / n²: what one member entry costs. */
   bytesPerMemberEntry: number;
+  /** With `events`: the crash and the update after the measurement. */
+  events: ProtocolEventsResult | null;
 }
 
 /** Node counts of the protocol benchmark. */
@@ -377,6 +379,7 @@ export async function runProtocolBench(options: ProtocolBenchOptions = {}): Prom
         eventsPerWallSecond: 0,
         heapMegabytes: 0,
         bytesPerMemberEntry: 0,
+        events: null,
       });
       console.log(`${String(nodes).padEnd(header[0]!.length)}  skipped: ${skipped}`);
       continue;
@@ -460,6 +463,7 @@ export async function runProtocolBench(options: ProtocolBenchOptions = {}): Prom
       eventsPerWallSecond: (sim.events - events) / steadyWallSeconds,
       heapMegabytes: heap / 1e6,
       bytesPerMemberEntry: heap / (nodes * nodes),
+      events: null,
     };
     rows.push(row);
     console.log(
@@ -482,6 +486,7 @@ export async function runProtocolBench(options: ProtocolBenchOptions = {}): Prom
     if (options.events) {
       progress(`${nodes} nodes: crash, then an update spreading...`);
       const e = await runProtocolEvents(sim);
+      row.events = e;
       const f = (x: number | null) => (x === null ? `over ${PROTOCOL_EVENTS_MAX_S}` : x.toFixed(2));
       console.log(
         `  crash of ${sim.cluster.nodes[0]!.name}: first suspicion ${f(e.firstSuspectS)} s, first dead ${f(e.firstDeadS)} s, all ${nodes - 1} hold it dead ${f(e.allDeadS)} s; ` +
