@@ -3,7 +3,9 @@
  * command (`members`, `event`, ...) must not load the agent, the HTTP server, metrics, logging,
  * the protocol layers, the simulator or the dashboard code, which is what keeps a short command
  * fast to start (`npm run bench -- cli-start` measures it). Each case runs the built
- * `bin/gossip.js` with a loader hook that records every module URL it loads.
+ * `bin/gossip.js` with a hook that records every module URL it loads. A client command runs
+ * from one CommonJS file, dist/cli/main.bundle.cjs (scripts/build.mjs), so what it holds is
+ * read from the bundle itself: esbuild heads each module it inlines with a `// dist/...` line.
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -59,19 +61,74 @@ const SHORT_COMMANDS: string[][] = [
   ['members', '--bogus-flag'],
 ];
 
+const CLIENT_BUNDLE = fileURLToPath(new URL('../../dist/cli/main.bundle.cjs', import.meta.url));
+
+/** The modules of dist/ esbuild inlined into `bundle`, as `/dist/...` paths. */
+function bundled(bundle: string): string[] {
+  return [...readFileSync(bundle, 'utf8').matchAll(/^\/\/ (dist\/\S+\.js)$/gm)].map((m) => `/${m[1]}`);
+}
+
+/** What of dist/ a run loaded, as `/dist/...` paths, each once. */
+const ofDist = (urls: string[]) => [
+  ...new Set(urls.filter((u) => u.includes('/dist/')).map((u) => u.slice(u.indexOf('/dist/')))),
+];
+
 describe('gossip CLI: lazy loading', () => {
+  it('the client bundle holds the client commands and no agent, protocol or simulator code', () => {
+    const inside = bundled(CLIENT_BUNDLE);
+    for (const m of ['/dist/cli/main.js', '/dist/cli/commands/members.js', '/dist/api/client.js']) {
+      assert.ok(inside.includes(m), `the bundle holds ${m} (it holds ${inside.join(', ')})`);
+    }
+    const heavy = inside.filter((m) => HEAVY.some((re) => re.test(m)));
+    assert.deepEqual(heavy, [], 'the client bundle holds heavy modules');
+    // Nor does it inline the commands loaded apart: it imports them from dist/cli/commands/.
+    for (const name of ['agent', 'doctor', 'sim']) {
+      assert.ok(!inside.includes(`/dist/cli/commands/${name}.js`), `the bundle holds the ${name} command`);
+    }
+  });
+
   for (const args of SHORT_COMMANDS) {
-    it(`gossip ${args.join(' ')} loads no agent, protocol or simulator code`, () => {
+    it(`gossip ${args.join(' ')} runs from the client bundle alone, and loads no agent, protocol or simulator code`, () => {
       const { urls, status, stderr } = loads(args);
       assert.ok(
-        urls.some((u) => u.endsWith('/dist/cli/main.js')),
+        urls.some((u) => u.endsWith('/bin/gossip.js')),
         `the recorder saw nothing: ${stderr}`,
       );
       assert.notEqual(status, null, 'the command did not exit');
+      assert.deepEqual(ofDist(urls), ['/dist/cli/main.bundle.cjs'], `gossip ${args.join(' ')}: ${stderr}`);
       const heavy = urls.filter((u) => HEAVY.some((re) => re.test(u)));
       assert.deepEqual(heavy, [], `gossip ${args.join(' ')} loaded heavy modules`);
     });
   }
+
+  it('without the client bundle, a client command loads only its own modules of dist/', () => {
+    const aside = `${CLIENT_BUNDLE}.aside`;
+    renameSync(CLIENT_BUNDLE, aside);
+    try {
+      const { urls, stderr } = loads(['members', '--http', NO_AGENT]);
+      assert.match(stderr, /cannot reach the gossip agent/);
+      const dist = ofDist(urls);
+      assert.ok(
+        dist.includes('/dist/cli/main.js') && dist.includes('/dist/cli/commands/members.js'),
+        dist.join(),
+      );
+      assert.deepEqual(
+        dist.filter((m) => HEAVY.some((re) => re.test(m))),
+        [],
+        'gossip members loaded heavy modules',
+      );
+    } finally {
+      renameSync(aside, CLIENT_BUNDLE);
+    }
+  });
+
+  it('gossip doctor and gossip sim run from dist/ as ES modules, not from the client bundle', () => {
+    for (const name of ['doctor', 'sim']) {
+      const dist = ofDist(loads([name, '--help']).urls);
+      assert.ok(dist.includes(`/dist/cli/commands/${name}.js`), `${name}: ${dist.join()}`);
+      assert.ok(dist.includes('/dist/cli/main.js'), `${name} runs with dist/cli/main.js's main()`);
+    }
+  });
 
   it('a client command makes its requests without loading fetch (undici)', () => {
     // Node's own list of the built-in modules it loaded, written when the process exits.
@@ -163,9 +220,8 @@ describe('gossip CLI: lazy loading', () => {
 
   it('gossip agent runs the CLI bundled into one file (scripts/build.mjs), and nothing else of dist/', () => {
     const { urls } = loads(['agent', '--help']);
-    const ours = urls.filter((u) => u.includes('/dist/'));
     assert.deepEqual(
-      ours.map((u) => u.slice(u.indexOf('/dist/'))),
+      ofDist(urls),
       ['/dist/cli/main.bundle.js'],
       'the agent loaded modules of dist/ one by one',
     );
