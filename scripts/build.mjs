@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // `npm run build`: compiles what the package ships, and only what changed since the last build.
 //   1. the library, CLI and agent: `tsc -p tsconfig.build.json` (src/*.ts → dist/*.js + .d.ts),
-//      and the CLI bundled for a quick start (esbuild: dist/cli/main.bundle.js for `gossip agent`,
-//      dist/cli/main.bundle.cjs for the other commands);
+//      and the CLI bundled for a quick start (esbuild: dist/cli/agent.bundle.cjs for `gossip agent`,
+//      `doctor` and `sim`, dist/cli/main.bundle.cjs for the other commands);
 //   2. the web dashboard: Vite (web/ → web/dist), when its sources or the API types changed.
 // `npm install` (prepare), `npm pack` (prepare), `npm test` and `npm start` run it first, so
 // bin/gossip.js, which runs dist/ only, is never older than the sources it was built from.
@@ -68,7 +68,7 @@ const libInputs = () => [
   ...walk(join(ROOT, 'src'), [], isTs),
   join(ROOT, 'tsconfig.json'),
   join(ROOT, 'tsconfig.build.json'),
-  // dist/cli/main.bundle.js and .cjs are made only when esbuild is installed: installing it rebuilds.
+  // The CLI's bundles are made only when esbuild is installed: installing it rebuilds.
   ...[join(ROOT, 'node_modules', 'esbuild', 'package.json')].filter((f) => existsSync(f)),
 ];
 const webInputs = () => [
@@ -127,7 +127,8 @@ async function buildLib() {
     process.exit(r.status ?? 1);
   }
   removeOrphans();
-  await bundleCli(require);
+  const { LOADED_APART } = await import(pathToFileURL(join(DIST, 'cli', 'main.js')).href);
+  bundleCli(require, LOADED_APART);
   writeFileSync(LIB_STAMP, stampOf(libInputs()));
   console.error(
     `gossip build: compiled src/ into dist/ in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
@@ -135,25 +136,25 @@ async function buildLib() {
 }
 
 /**
- * The CLI in two bundles, each one file holding what it needs of dist/ (Node's built-ins and
- * packages stay outside); bin/gossip.js picks one. A bundle sits in dist/cli/ so that a path
- * the code makes from its own `import.meta.url` (two levels below the package, like every
- * module's) still points right. Without esbuild (an --omit=dev install) there is no bundle, and
- * every command runs from dist/ module by module.
- *   - dist/cli/main.bundle.js (ES module), for `gossip agent`: the whole CLI. One file loads in
- *     about half the time of the hundred modules the agent imports, and the agent holds about
- *     7 MiB less.
- *   - dist/cli/main.bundle.cjs (CommonJS), for the client commands (members, event, kv,
- *     version, ...): the CLI without the commands of LOADED_APART (src/cli/main.ts), whose
- *     `import()` stays in it, pointing at dist/cli/commands/. Run from a CommonJS bin, a
- *     command starts without Node's ES module loader: `gossip members` about 25 ms sooner
- *     than from the ES modules of dist/ (`npm run bench -- cli-start`).
+ * The CLI in two bundles, each one CommonJS file holding what it needs of dist/ (Node's
+ * built-ins and packages stay outside); bin/gossip.js, CommonJS too, picks one. A process that
+ * starts with no ES module never sets up Node's ES module loader; one file loads in about half
+ * the time of the modules it holds. Without esbuild (an --omit=dev install) there are no
+ * bundles, and every command runs from dist/ module by module.
+ *   - dist/cli/main.bundle.cjs, for the client commands (members, event, kv, version, ...):
+ *     the CLI without the commands of LOADED_APART (src/cli/main.ts). A `gossip members` starts
+ *     about 25 ms sooner than from the ES modules of dist/ (`npm run bench -- cli-start`).
+ *   - dist/cli/agent.bundle.cjs, for those (`gossip agent`, `doctor`, `sim`): the whole CLI.
+ *     Against the hundred ES modules of dist/ the agent answers its API sooner and holds about
+ *     7 MiB less; against one ES module bundle, it spends about 20 ms less CPU before it answers.
+ * A bundle sits in dist/cli/, where `import.meta.url` (replaced by the bundle's own file URL,
+ * as CommonJS has no import.meta) points as it does for every module of dist/: two levels
+ * below the package. Both are strict mode, as the ES modules they were made from.
  */
-async function bundleCli(require) {
-  const esm = join(DIST, 'cli', 'main.bundle.js');
-  const cjs = join(DIST, 'cli', 'main.bundle.cjs');
-  rmSync(esm, { force: true });
-  rmSync(cjs, { force: true });
+function bundleCli(require, LOADED_APART) {
+  const client = join(DIST, 'cli', 'main.bundle.cjs');
+  const whole = join(DIST, 'cli', 'agent.bundle.cjs');
+  for (const f of [client, whole]) rmSync(f, { force: true });
   let esbuild;
   try {
     esbuild = require('esbuild');
@@ -161,37 +162,36 @@ async function bundleCli(require) {
     console.warn('gossip build: esbuild is not installed: the CLI runs from dist/ unbundled.');
     return;
   }
-  const entry = join(DIST, 'cli', 'main.js');
   const common = {
-    entryPoints: [entry],
+    entryPoints: [join(DIST, 'cli', 'main.js')],
     bundle: true,
     platform: 'node',
+    format: 'cjs',
     target: 'node20',
     packages: 'external',
-  };
-  esbuild.buildSync({ ...common, outfile: esm, format: 'esm', logLevel: 'warning' });
-  const { LOADED_APART } = await import(pathToFileURL(entry).href);
-  // A warning here (import.meta or a top-level await in a client command) would break the
-  // CommonJS bundle: fail the build instead.
-  const r = esbuild.buildSync({
-    ...common,
-    outfile: cjs,
-    format: 'cjs',
-    external: LOADED_APART.map((name) => `./commands/${name}.js`),
+    define: { 'import.meta.url': '__bundleUrl' },
+    banner: { js: `'use strict';\nconst __bundleUrl = require('node:url').pathToFileURL(__filename).href;` },
     logLevel: 'silent',
-  });
-  if (r.warnings.length > 0) {
-    rmSync(cjs, { force: true });
-    console.error(esbuild.formatMessagesSync(r.warnings, { kind: 'warning' }).join('\n'));
-    console.error('gossip build: the client bundle (dist/cli/main.bundle.cjs) would not run (see above)');
-    process.exit(1);
+  };
+  for (const [outfile, external] of [
+    [whole, []],
+    [client, LOADED_APART.map((name) => `./commands/${name}.js`)],
+  ]) {
+    // A warning here (a top-level await, an import.meta other than its url) means the CommonJS
+    // bundle would not run as the modules do: fail the build instead.
+    const r = esbuild.buildSync({ ...common, outfile, external });
+    if (r.warnings.length > 0) {
+      rmSync(outfile, { force: true });
+      console.error(esbuild.formatMessagesSync(r.warnings, { kind: 'warning' }).join('\n'));
+      console.error(`gossip build: ${relative(ROOT, outfile)} would not run as dist/ does (see above)`);
+      process.exit(1);
+    }
   }
 }
 
 /** Deletes dist/ outputs whose source file no longer exists. */
 function removeOrphans() {
   for (const out of walk(DIST, [], (n) => n.endsWith('.js') || n.endsWith('.d.ts'))) {
-    if (out.endsWith('.bundle.js')) continue; // made by bundleCli (as is main.bundle.cjs)
     const rel = relative(DIST, out).replace(/\.d\.ts$|\.js$/, '.ts');
     if (!existsSync(join(ROOT, 'src', rel))) rmSync(out);
   }

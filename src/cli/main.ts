@@ -72,10 +72,10 @@ export const COMMAND_NAMES: readonly string[] = Object.keys(commands);
 /**
  * The commands left out of the one-file client bundle (dist/cli/main.bundle.cjs, made by
  * scripts/build.mjs), because they load the agent, the protocol layers or the simulator:
- * bin/gossip.js runs them from dist/ as ES modules instead (the agent from its own bundle).
- * Every other command runs from that bundle, which holds only what they need (test/cli pins it).
- * They run with their own copy of `main()` rather than through the bundle's: an error class
- * such as `GossipError` must be the same copy in the command as in the `instanceof` below.
+ * bin/gossip.js runs them from the bundle of the whole CLI (dist/cli/agent.bundle.cjs) instead.
+ * Every other command runs from the client bundle, which holds only what they need (test/cli
+ * pins it). They run with that bundle's own copy of `main()`, not the client bundle's: an error
+ * class such as `GossipError` must be the same copy in the command as in the `instanceof` below.
  */
 export const LOADED_APART: readonly string[] = ['agent', 'doctor', 'sim'];
 
