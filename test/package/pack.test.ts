@@ -97,6 +97,8 @@ describe('npm pack, installed in a fresh directory without dev dependencies', ()
       'README.md',
       'LICENSE',
       'bin/gossip.js',
+      // It says bin/gossip.js is CommonJS (the package is ES modules): without it the command fails.
+      'bin/package.json',
       'dist/index.js',
       'dist/index.d.ts',
     ]) {
