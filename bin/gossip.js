@@ -3,7 +3,7 @@
 // and `npm start` build dist/ first (scripts/build.mjs); after editing src/, `npm run build`.
 //
 // This file is CommonJS (bin/package.json says so), and so are the bundles it runs: a process
-// that starts with no ES module never sets up Node's ES module loader, which was about half of
+// that starts with no ES module never sets up Node's ES module loader, which was nearly half of
 // what a `gossip members` spent above a bare `node -e 0` (`npm run bench -- cli-start`).
 // What scripts/build.mjs made, and what runs here:
 //   - dist/cli/main.bundle.cjs, the client commands in one file (members, event, kv, version,
