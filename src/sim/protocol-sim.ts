@@ -116,8 +116,8 @@ export interface ProtocolSimOptions {
    */
   bootstrapSpacingMs?: number | undefined;
   /**
-   * memberlist's `maxBroadcastQueueDepth` on every node (benchmarks: it bounds the re-gossip
-   * a {@link ProtocolSim.warmStart} queues, and never bites while fewer broadcasts wait).
+   * memberlist's `maxBroadcastQueueDepth` on every node (bench members bounds a heap
+   * measurement's queues with it; it never bites while fewer broadcasts wait).
    * @default memberlist's (4096)
    */
   maxBroadcastQueueDepth?: number | undefined;
