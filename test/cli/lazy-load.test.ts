@@ -64,6 +64,7 @@ const SHORT_COMMANDS: string[][] = [
 
 const CLIENT_BUNDLE = fileURLToPath(new URL('../../dist/cli/main.bundle.cjs', import.meta.url));
 const AGENT_BUNDLE = fileURLToPath(new URL('../../dist/cli/agent.bundle.cjs', import.meta.url));
+const distCli = fileURLToPath(new URL('../../dist/cli/', import.meta.url));
 
 /** The modules of dist/ esbuild inlined into `bundle`, as `/dist/...` paths. */
 function bundled(bundle: string): string[] {
@@ -133,21 +134,38 @@ describe('gossip CLI: lazy loading', () => {
     assert.ok(bundled(AGENT_BUNDLE).includes('/dist/cli/commands/sim.js'));
   });
 
+  // Node's own list of the built-in modules a process loaded, written when it exits.
+  const builtinsOut = join(dir, 'builtins.txt');
+  const builtinsPreload = join(dir, 'builtins.cjs');
+  writeFileSync(
+    builtinsPreload,
+    `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(builtinsOut)}, process.moduleLoadList.join('\\n')));`,
+  );
+  const builtins = (args: string[]) => {
+    const r = spawnSync(process.execPath, ['--require', builtinsPreload, ...args], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    return { loaded: readFileSync(builtinsOut, 'utf8'), stderr: r.stderr };
+  };
+
+  it('no command loads an ES module: the ES module loader, most of the start-up the bundles saved, stays unused', () => {
+    // Node sets up the loader whenever an ES module is imported: its translators come then.
+    const ESM = /NativeModule internal\/modules\/esm\/translators/;
+    for (const args of [
+      ['members', '--http', NO_AGENT],
+      ['version'],
+      ['agent', '--help'],
+      ['sim', '--help'],
+    ]) {
+      const { loaded, stderr } = builtins([builtBin(), ...args]);
+      assert.doesNotMatch(loaded, ESM, `gossip ${args.join(' ')} loaded an ES module: ${stderr}`);
+    }
+    // The check sees an ES module where one is loaded: the CLI's entry in dist/, unbundled.
+    assert.match(builtins([join(distCli, 'main.js')]).loaded, ESM);
+  });
+
   it('a client command makes its requests without loading fetch (undici)', () => {
-    // Node's own list of the built-in modules it loaded, written when the process exits.
-    const out = join(dir, 'builtins.txt');
-    const preload = join(dir, 'builtins.cjs');
-    writeFileSync(
-      preload,
-      `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(out)}, process.moduleLoadList.join('\\n')));`,
-    );
-    const builtins = (args: string[]) => {
-      const r = spawnSync(process.execPath, ['--require', preload, ...args], {
-        encoding: 'utf8',
-        timeout: 30_000,
-      });
-      return { loaded: readFileSync(out, 'utf8'), stderr: r.stderr };
-    };
     const cli = builtins([builtBin(), 'members', '--http', NO_AGENT]);
     assert.match(cli.stderr, /cannot reach the gossip agent/);
     assert.doesNotMatch(cli.loaded, /undici/);
