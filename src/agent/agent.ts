@@ -83,6 +83,15 @@ type Untimed<T> = T extends unknown ? Omit<T, 'at'> : never;
 /** Events kept for a dashboard that connects late. */
 export const EVENT_HUB_HISTORY = 500;
 
+/** How often the agent publishes `stats` (the dashboard's charts) while someone reads the event stream. */
+export const STATS_INTERVAL_MS = 1000;
+/**
+ * How often it does while nobody does: the history a dashboard opened later replays is coarser,
+ * and an idle agent wakes up for it once in 10 s instead of every second. A reader's arrival
+ * brings the next sample forward to {@link STATS_INTERVAL_MS}.
+ */
+export const STATS_IDLE_INTERVAL_MS = 10_000;
+
 const LEVEL_ORDER: Record<string, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 
 export class Agent implements AgentApi {
@@ -310,7 +319,7 @@ export class Agent implements AgentApi {
     this.#rejoinFromSnapshot();
     if (this.config.join.length > 0) this.#startDiscovery();
     this.#keyringDir?.start();
-    this.#statsTimer = this.#clock.setTimer(1000, () => this.#publishStats());
+    this.#scheduleStats(STATS_INTERVAL_MS);
   }
 
   async #listenHttp(): Promise<void> {
@@ -536,7 +545,16 @@ export class Agent implements AgentApi {
       },
     });
     this.#lastStats = { at: now, in: msgsIn, out: msgsOut, bytesIn: s.bytesReceived, bytesOut: s.bytesSent };
-    this.#statsTimer = this.#clock.setTimer(1000, () => this.#publishStats());
+    this.#scheduleStats(this.events.subscribers > 0 ? STATS_INTERVAL_MS : STATS_IDLE_INTERVAL_MS);
+  }
+
+  /** The delay of the pending `stats` sample. */
+  #statsDelayMs = 0;
+
+  #scheduleStats(delayMs: number): void {
+    this.#statsTimer?.cancel();
+    this.#statsDelayMs = delayMs;
+    this.#statsTimer = this.#clock.setTimer(delayMs, () => this.#publishStats());
   }
 
   // -------------------------------------------------------------------------------------------
@@ -744,7 +762,12 @@ export class Agent implements AgentApi {
   }
 
   subscribeEvents(signal: AbortSignal): AsyncIterable<AgentEvent> {
-    return this.events.subscribe({ replay: true, signal });
+    const sub = this.events.subscribe({ replay: true, signal });
+    // A reader came while samples were sparse: the next one in a second, then every second.
+    if (this.#statsTimer !== undefined && !this.#stopped && this.#statsDelayMs > STATS_INTERVAL_MS) {
+      this.#scheduleStats(STATS_INTERVAL_MS);
+    }
+    return sub;
   }
 
   async *subscribeLogs(level: string, signal: AbortSignal): AsyncIterable<LogRecord> {

@@ -14,6 +14,7 @@
  * so the verdict is deferred one event-loop turn, and if the stall still covers the probe, the
  * failure counts against our own health instead of against the target.
  */
+import type { Timer } from '../runtime/clock.ts';
 import { encodeMessage } from '../wire/memberlist.ts';
 import type { Core } from './core.ts';
 import { isDeadOrLeft, type NodeState, toMember } from './node-state.ts';
@@ -113,8 +114,11 @@ export function probeNode(core: Core, node: NodeState, done: () => void): void {
   const health = (delta: number, reason: string) => {
     if (core.awareness.applyDelta(delta)) core.events.emit('health', { score: core.awareness.score, reason });
   };
+  /** The indirect-probe timer, cancelled by the verdict: an acked probe (nearly every one) wakes nothing up. */
+  let indirectTimer: Timer | undefined;
   const finish = () => {
     finished = true;
+    indirectTimer?.cancel();
     done();
   };
 
@@ -218,7 +222,7 @@ export function probeNode(core: Core, node: NodeState, done: () => void): void {
     ]);
   }
 
-  core.clock.setTimer(opts.probeTimeoutMs, () => {
+  indirectTimer = core.clock.setTimer(opts.probeTimeoutMs, () => {
     if (finished || core.hasShutdown) return;
     indirect = true;
     core.stats.indirectProbes++;
