@@ -66,8 +66,8 @@ Options (also GOSSIP_* environment variables and --config-file; flags win):
                            (not ready, leave, wait for it to spread, stop) ends 10 % before it
   --config-file FILE       a JSON config file (our keys or serf's); repeatable
 
-The agent turns V8's optimizing compiler off for itself (an idle agent holds about 7 MiB less
-and spends no CPU optimizing); GOSSIP_V8_OPT=1 keeps it on, for an agent that is busy all day.
+GOSSIP_V8_OPT=0 turns V8's optimizing compiler off for the agent: a mostly idle agent then holds
+about 7 MiB less, but its hot code (packet decoding, say) runs several times slower when busy.
 
 Example:
   gossip agent --node web-1 --bind 10.0.0.5:7946 --join 10.0.0.4:7946 --tag role=web
@@ -155,25 +155,27 @@ export function flagsLayer(args: string[]): { layer: ConfigLayer; configFiles: s
 }
 
 /**
- * The V8 flags `gossip agent` sets for itself, unless `GOSSIP_V8_OPT=1`: no optimizing compiler
- * (TurboFan). An agent runs a few small callbacks a second (probe, gossip, anti-entropy, a
- * packet); optimizing them touches TurboFan's code in the node binary and its compile zones,
- * about 7 MiB of resident memory that never goes back, for no measurable CPU gain at that rate
- * (N = 4 agents on loopback, 2026-12-04, load 2-20: RSS per agent 58.5 → 51.6 MiB, CPU per agent
- * within the run-to-run spread; the membership benchmark's figures are in the README). Ignition
- * and Sparkplug (the baseline compiler) still run. Set before the agent is created: code
- * optimized until then (none, as start-up is short of hot loops) stays optimized.
+ * The V8 flags `gossip agent` sets for itself with `GOSSIP_V8_OPT=0` (a lean mode, opt-in): no
+ * optimizing compiler (TurboFan). An idle agent runs a few small callbacks a second (probe,
+ * gossip, anti-entropy, a packet); optimizing them touches TurboFan's code in the node binary
+ * and its compile zones, about 7 MiB of resident memory that never goes back, for no CPU gain
+ * at that rate (N = 4 agents on loopback, 2026-12-04, load 2-20: RSS per agent 57-58 MiB with
+ * it, 50-51 without; CPU per agent within the run-to-run spread). But busy code stays on the
+ * baseline compiler (Sparkplug): the codec benchmark's hot loops ran 4-20x slower without
+ * TurboFan (`npm run bench -- codec`, `node --no-opt`, load 7-9), so an agent in a large or busy
+ * cluster would pay for the memory in CPU. Hence off by default. Set before the agent is
+ * created: code optimized until then (none: start-up has no hot loops) stays optimized.
  */
-export const AGENT_V8_FLAGS = '--no-opt';
+export const LEAN_V8_FLAGS = '--no-opt';
 
-/** `GOSSIP_V8_OPT`: unset, empty or `0` sets {@link AGENT_V8_FLAGS}; `1` leaves V8 as it is. */
+/** `GOSSIP_V8_OPT`: unset, empty or `1` leaves V8 as it is; `0` gives {@link LEAN_V8_FLAGS}. */
 export function agentV8Flags(env: NodeJS.ProcessEnv): string | undefined {
   const v = env.GOSSIP_V8_OPT;
-  if (v === undefined || v === '' || v === '0') return AGENT_V8_FLAGS;
-  if (v === '1') return undefined;
+  if (v === undefined || v === '' || v === '1') return undefined;
+  if (v === '0') return LEAN_V8_FLAGS;
   throw new ConfigError(
     'GOSSIP_V8_OPT',
-    `must be 0 or 1 (1 keeps V8's optimizing compiler on), not ${JSON.stringify(v)}`,
+    `must be 0 or 1 (0 turns V8's optimizing compiler off: less memory, slower when busy), not ${JSON.stringify(v)}`,
   );
 }
 
