@@ -161,7 +161,7 @@ export function flagsLayer(args: string[]): { layer: ConfigLayer; configFiles: s
  * and its compile zones, about 7 MiB of resident memory that never goes back, for no CPU gain
  * at that rate (N = 4 agents on loopback, 2026-12-04, load 2-20: RSS per agent 57-58 MiB with
  * it, 50-51 without; CPU per agent within the run-to-run spread). But busy code stays on the
- * baseline compiler (Sparkplug): the codec benchmark's hot loops ran 4-20x slower without
+ * baseline compiler (Sparkplug): the codec benchmark's hot loops ran 4-21x slower without
  * TurboFan (`npm run bench -- codec`, `node --no-opt`, load 7-9), so an agent in a large or busy
  * cluster would pay for the memory in CPU. Hence off by default. Set before the agent is
  * created: code optimized until then (none: start-up has no hot loops) stays optimized.
