@@ -160,7 +160,8 @@ export function flagsLayer(args: string[]): { layer: ConfigLayer; configFiles: s
  * gossip, anti-entropy, a packet); optimizing them touches TurboFan's code in the node binary
  * and its compile zones, about 7 MiB of resident memory that never goes back, for no CPU gain
  * at that rate (N = 4 agents on loopback, 2026-12-04, load 2-20: RSS per agent 57-58 MiB with
- * it, 50-51 without; CPU per agent within the run-to-run spread). But busy code stays on the
+ * it, 50-51 without; the membership benchmark at N = 10: 7.25 ms/s of CPU per agent with it,
+ * 4.97 without). But busy code stays on the
  * baseline compiler (Sparkplug): the codec benchmark's hot loops ran 4-21x slower without
  * TurboFan (`npm run bench -- codec`, `node --no-opt`, load 7-9), so an agent in a large or busy
  * cluster would pay for the memory in CPU. Hence off by default. Set before the agent is
