@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- membership [--sizes 10,50] [--runs K] [--profile lan|local] [--poll-ms 200]
- *  [--batch 8] [--events 3] [--steady-s 20] [--start-runs 5] [--cli-runs 10] [--seeds 40]
+ *  [--batch 8] [--events 3] [--settle-s S] [--steady-s S] [--start-runs 5] [--cli-runs 10] [--seeds 40]
  *  [--format table|json|markdown] [--no-netns]`
  *
  * `gossip agent`s against `serf agent`s, one process per node on loopback, same profile on both
@@ -33,10 +33,15 @@
  *   agent lists it left;
  * - user event to 50 / 90 / 100 % of the N agents (sent through one agent, not coalesced; the
  *   sender counts), `--events` per cluster;
- * - steady state, `--steady-s` after a settle period, with nothing polled: bytes on the wire per
- *   agent per second (the kernel's count of the loopback device in a network namespace of the
- *   benchmark's own, so that only these agents' packets are counted, IP headers included, the
- *   same for both), CPU per agent (/proc/PID/stat), resident memory per agent (VmRSS) and
+ * - steady state, with nothing polled, over a window of whole push-pull intervals that starts
+ *   after every agent's first periodic push-pull on both sides (by default: settle until the
+ *   profile's push-pull interval plus one interval scaled to N, memberlist's `pushPullScale`,
+ *   after the last agent started, since memberlist's first push-pull comes a random stagger *and*
+ *   an interval after its start and ours after the stagger alone; then a window of one scaled
+ *   interval, in which every agent of either side starts exactly one push-pull; `--settle-s` and
+ *   `--steady-s` override both): bytes on the wire per agent per second (the kernel's
+ *   count of the loopback device in a network namespace of the benchmark's own, so that only
+ *   these agents' packets are counted, IP headers included, the same for both), CPU per agent (/proc/PID/stat), resident memory per agent (VmRSS) and
  *   proportional set size (PSS: the binary's pages shared between agents divided among them);
  * - one agent alone (interleaved, `--start-runs`): start time (spawn until it answers: ours
  *   `GET /v1/agent`, serf an RPC handshake), idle CPU and RSS after 10 s, and a CLI command
@@ -56,6 +61,8 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
+import { pushPullScaleMs } from '../src/membership/math.ts';
+import { profileTuning } from '../src/membership/options.ts';
 import { builtBin } from '../test/support/gossip-agent.ts';
 import { joinStormTail, type TailSummary, WITHOUT_TAIL_FIXES } from '../test/support/join-storm.ts';
 import { freePort, serfAvailable, sleep } from '../test/support/serf.ts';
@@ -511,6 +518,25 @@ function arrivalAt(arrivals: number[], n: number, fraction: number): number | un
   return s.length >= need ? s[need - 1] : undefined;
 }
 
+/**
+ * When the steady-state window starts (ms after the last agent of a cluster started) and how
+ * long it lasts. Push-pulls are the only large periodic traffic, so a fair window holds the same
+ * number of them per agent on both sides: memberlist starts its periodic push-pull a random
+ * stagger in [0, interval) after start and sends the first one a whole (scaled) interval later;
+ * ours sends its first at the stagger. After interval + scaled interval both sides have begun,
+ * and a window of one scaled interval (memberlist's `pushPullScale`: 30 s for the LAN profile up
+ * to 32 members, 60 s at 50) holds exactly one periodic push-pull per agent on either side.
+ * `--settle-s` (from the last start) and `--steady-s` override the two.
+ */
+function steadyWindow(o: Options, n: number): { settleAfterStartMs: number; windowMs: number } {
+  const intervalMs = profileTuning(o.profile).pushPullIntervalMs;
+  const scaledMs = pushPullScaleMs(intervalMs, n);
+  return {
+    settleAfterStartMs: o.settleMs ?? intervalMs + scaledMs + 1000,
+    windowMs: o.steadyS !== undefined ? o.steadyS * 1000 : scaledMs,
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // One cluster of each kind
 
@@ -529,6 +555,7 @@ async function runReadyCluster(
   const line: string[] = [];
   try {
     nodes = await startMany(side, names, o, { profile: o.profile });
+    const lastStarted = performance.now();
     for (const x of nodes) push(c, 'startMsInCluster', side, x.startMs, load1());
     await Promise.all(nodes.map((x) => x.members()));
     const seed = nodes[0]!;
@@ -550,13 +577,14 @@ async function runReadyCluster(
       return;
     }
 
-    // Steady state: nothing polled.
-    await sleep(o.settleMs);
+    // Steady state: nothing polled, over whole push-pull intervals (see steadyWindow).
+    const steady = steadyWindow(o, n);
+    await sleep(Math.max(0, lastStarted + steady.settleAfterStartMs - performance.now()));
     l = load1();
     const cpu0 = nodes.map((x) => cpuMs(x.pid));
     const bytes0 = o.countBytes ? loTxBytes() : 0;
     const w0 = performance.now();
-    await sleep(o.steadyS * 1000);
+    await sleep(steady.windowMs);
     const seconds = (performance.now() - w0) / 1000;
     const bytes1 = o.countBytes ? loTxBytes() : 0;
     const cpu1 = nodes.map((x) => cpuMs(x.pid));
@@ -934,8 +962,10 @@ interface Options {
   events: number;
   eventGapMs: number;
   eventTimeoutMs: number;
-  settleMs: number;
-  steadyS: number;
+  /** ms from the last agent's start to the steady window; undefined: see steadyWindow. */
+  settleMs: number | undefined;
+  /** Length of the steady window in s; undefined: see steadyWindow. */
+  steadyS: number | undefined;
   startRuns: number;
   aloneS: number;
   cliRuns: number;
@@ -957,8 +987,8 @@ function parseOptions(args: string[]): Options {
       'poll-ms': { type: 'string', default: '200' },
       batch: { type: 'string', default: String(Math.max(4, availableParallelism() * 4)) },
       events: { type: 'string', default: '3' },
-      'settle-s': { type: 'string', default: '10' },
-      'steady-s': { type: 'string', default: '20' },
+      'settle-s': { type: 'string' },
+      'steady-s': { type: 'string' },
       'start-runs': { type: 'string', default: '5' },
       'alone-s': { type: 'string', default: '10' },
       'cli-runs': { type: 'string', default: '10' },
@@ -987,8 +1017,8 @@ function parseOptions(args: string[]): Options {
     events: num(values.events, 'events', 0),
     eventGapMs: 2000,
     eventTimeoutMs: 15_000,
-    settleMs: num(values['settle-s'], 'settle-s', 0) * 1000,
-    steadyS: num(values['steady-s'], 'steady-s', 1),
+    settleMs: values['settle-s'] === undefined ? undefined : num(values['settle-s'], 'settle-s', 0) * 1000,
+    steadyS: values['steady-s'] === undefined ? undefined : num(values['steady-s'], 'steady-s', 1),
     startRuns: num(values['start-runs'], 'start-runs', 0),
     aloneS: num(values['alone-s'], 'alone-s', 1),
     cliRuns: num(values['cli-runs'], 'cli-runs', 1),
@@ -1076,7 +1106,7 @@ export async function run(args: string[]): Promise<void> {
     for (const n of o.sizes) {
       const k = o.runs ?? (n >= 50 ? 3 : 5);
       log(
-        `\nN = ${n}: ${k} run(s) per side, started in batches of ${o.batch}, ${o.settleMs / 1000} s settle, ${o.steadyS} s steady window`,
+        `\nN = ${n}: ${k} run(s) per side, started in batches of ${o.batch}; steady window ${steadyWindow(o, n).windowMs / 1000} s, from ${steadyWindow(o, n).settleAfterStartMs / 1000} s after the last agent started`,
       );
       const c = emptyCollected();
       for (let r = 0; r < k; r++) {
