@@ -3,14 +3,22 @@
  * (test/support/netns.ts: one namespace per side behind a bridge; the split is bridge port
  * isolation, or the veths taken down on kernels without it):
  *
- * - 4 agents (2 per side, profile `local`) join and converge: every agent lists 4 alive;
+ * - 4 agents (2 per side, profile `lan`) join and converge: every agent lists 4 alive;
  * - split A|B until each side has declared the other side's nodes failed (so longer than the
  *   suspicion timeout), and each side still lists its own nodes alive;
  * - end the split: the cluster heals by itself (Serf's reconnect to failed members, here every
  *   5 s with `--reconnect-interval 5s`, so healing takes up to one interval plus a push-pull),
  *   and every agent ends with the same member list, all alive;
  * - a lossy link (a classic-BPF `tc` filter dropping ~20% of the packets each way on side A's
- *   veth) for 20 s: nobody is declared failed.
+ *   veth) for 20 s: nobody is declared failed, then or in the longest suspicion timeout after.
+ *
+ * The profile is `lan`, the one for real networks. The `local` profile (memberlist's
+ * `DefaultLocalConfig`, for one host's loopback: each broadcast sent twice, one indirect probe,
+ * suspicion ×3) does not promise to ride out 20 % loss each way in this 4-node topology, and
+ * neither does memberlist with it. Measured 2026-12-04 in this topology, 20 s windows of loss
+ * each followed by 25 s without: `local` declared a live member failed in 3 of 26 windows
+ * (69 suspicions), `serf agent -profile=local` in 5 of 26 (77 suspicions, 9 declarations);
+ * `lan` in none of 6 on either side (15 and 8 suspicions, all refuted).
  *
  * Needs root and `ip netns`; skipped otherwise. Times are printed for the record.
  */
@@ -51,13 +59,13 @@ describe('partition and heal on real sockets (network namespaces)', {
 
   before(async () => {
     topo = NetnsTopology.create({ sides: { a: 2, b: 2 } });
-    const fast = ['--reconnect-interval', '5s'];
-    const seed = topo.startAgent('a', 0, { node: 'a1', extraArgs: fast });
+    const o = { profile: 'lan' as const, extraArgs: ['--reconnect-interval', '5s'] };
+    const seed = topo.startAgent('a', 0, { node: 'a1', ...o });
     agents.push(
       seed,
-      topo.startAgent('a', 1, { node: 'a2', join: [seed.addr], extraArgs: fast }),
-      topo.startAgent('b', 0, { node: 'b1', join: [seed.addr], extraArgs: fast }),
-      topo.startAgent('b', 1, { node: 'b2', join: [seed.addr], extraArgs: fast }),
+      topo.startAgent('a', 1, { node: 'a2', join: [seed.addr], ...o }),
+      topo.startAgent('b', 0, { node: 'b1', join: [seed.addr], ...o }),
+      topo.startAgent('b', 1, { node: 'b2', join: [seed.addr], ...o }),
     );
     for (const a of agents) sideOf.set(a.node, a.side.name);
     await Promise.all(agents.map((a) => a.ready()));
@@ -149,21 +157,20 @@ describe('partition and heal on real sockets (network namespaces)', {
   });
 
   it('a link losing ~20% of its packets each way does not split the cluster', {
-    timeout: 90_000,
+    timeout: 120_000,
   }, async () => {
     await waitFor('4 alive on every agent', allAliveEverywhere, 30_000, 200);
     const count = (re: RegExp) => agents.reduce((n, a) => n + (a.log.match(re) ?? []).length, 0);
     const SUSPECT = /has failed, no acks received/g;
     const REFUTE = /refuting a suspicion of ourselves/g;
     const [suspects0, refutes0] = [count(SUSPECT), count(REFUTE)];
-    topo.setLoss('a', 0.2);
-    const start = Date.now();
+    const logAt = new Map(agents.map((a) => [a.node, a.log.length]));
     const notAlive: string[] = [];
     let polls = 0;
-    let stats: { packets: number; dropped: number } | undefined;
     let apiErrors = 0; // the API of side a's agents is queried across the lossy link too
-    try {
-      while (Date.now() - start < 20_000) {
+    const watch = async (ms: number) => {
+      const until = Date.now() + ms;
+      while (Date.now() < until) {
         const vs = await Promise.allSettled(queries());
         polls++;
         vs.forEach((r, i) => {
@@ -177,19 +184,32 @@ describe('partition and heal on real sockets (network namespaces)', {
         });
         await sleep(250);
       }
+    };
+    topo.setLoss('a', 0.2);
+    let stats: { packets: number; dropped: number } | undefined;
+    try {
+      await watch(20_000);
     } finally {
       stats = topo.lossStats('a');
       topo.clearLoss('a');
-      console.log(
-        `lossy link for 20 s: side a's veth dropped ${stats?.dropped} of ${stats?.packets} packets; ` +
-          `${count(SUSPECT) - suspects0} suspicions raised, ${count(REFUTE) - refutes0} refuted; ` +
-          `${polls} polls, ${apiErrors} API errors`,
-      );
     }
+    // A suspicion raised near the end of the loss runs out up to its longest timeout later
+    // (LAN at 4 members: suspicionMaxTimeoutMult 6 × 4 s = 24 s): watch that long as well, or
+    // a suspicion that is never refuted would go unseen.
+    await watch(26_000);
+    console.log(
+      `lossy link for 20 s: side a's veth dropped ${stats?.dropped} of ${stats?.packets} packets; ` +
+        `${count(SUSPECT) - suspects0} suspicions raised, ${count(REFUTE) - refutes0} refuted ` +
+        `(to 26 s after the loss); ${polls} polls, ${apiErrors} API errors`,
+    );
     assert.ok(stats && stats.dropped > 0, 'the loss filter dropped packets');
     const ratio = stats.dropped / stats.packets;
     assert.ok(ratio > 0.1 && ratio < 0.3, `loss ratio ${ratio} near 20%`);
-    assert.deepEqual(notAlive, [], 'no member declared failed while the link was lossy');
+    if (notAlive.length > 0) {
+      for (const a of agents)
+        console.log(`--- ${a.node}'s log from the loss on:\n${a.log.slice(logAt.get(a.node))}`);
+    }
+    assert.deepEqual(notAlive, [], 'no member declared failed during the loss or after it');
     const whole = await allAliveEverywhere();
     assert.ok(
       whole,
