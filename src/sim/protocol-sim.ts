@@ -273,25 +273,15 @@ const drain = () => new Promise<void>((resolve) => setImmediate(resolve));
  * protocol versions it started with (bench/state.ts warms its cluster up with it).
  */
 export function warmStartList(locals: readonly Member[]): Uint8Array {
-  const states: PushNodeState[] = locals.map((m) => {
-    const hp = splitHostPort(m.address)!;
-    return {
-      name: m.name,
-      addr: ipFromString(hp.host)!,
-      port: hp.port,
-      meta: m.meta,
-      incarnation: m.incarnation,
-      state: 0,
-      vsn: [
-        m.protocol.min,
-        m.protocol.max,
-        m.protocol.current,
-        m.delegate.min,
-        m.delegate.max,
-        m.delegate.current,
-      ],
-    };
-  });
+  const states: PushNodeState[] = warmStartClaims(locals).map((a) => ({
+    name: a.node,
+    addr: a.addr,
+    port: a.port,
+    meta: a.meta,
+    incarnation: a.incarnation,
+    state: 0,
+    vsn: a.vsn,
+  }));
   return encodePushPull(false, states, new Uint8Array(0));
 }
 
