@@ -14,9 +14,9 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { builtBin } from '../test/support/gossip-agent.ts';
 import { freePort } from '../test/support/serf.ts';
+import { BenchUsageError, parseBenchArgs } from './usage.ts';
 
 const NO_AGENT = '127.0.0.1:1';
 
@@ -78,13 +78,23 @@ async function startAgent(bin: string): Promise<StartedAgent> {
   }
 }
 
+/** The options, for `npm run bench -- cli-start --help`. */
+export const usage = '[--runs 20] [--agent-runs 5]';
+
 export async function run(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: { runs: { type: 'string', default: '20' }, 'agent-runs': { type: 'string', default: '5' } },
+  const { values } = parseBenchArgs(argv, {
+    runs: { type: 'string', default: '20' },
+    'agent-runs': { type: 'string', default: '5' },
   });
   const runs = Number(values.runs);
   const agentRuns = Number(values['agent-runs']);
+  for (const [flag, v] of [
+    ['runs', runs],
+    ['agent-runs', agentRuns],
+  ] as const) {
+    if (!Number.isInteger(v) || v < 1)
+      throw new BenchUsageError(`--${flag} takes a whole number >= 1, got ${v}`);
+  }
   const bin = builtBin();
   console.log(`cli-start: ${runs} runs per command, interleaved; load average before: ${load()}`);
   const target = await startAgent(bin);

@@ -15,6 +15,7 @@ import {
   Keyring,
   type PushNodeState,
 } from '../src/wire/index.ts';
+import { BenchUsageError, parseBenchArgs } from './usage.ts';
 
 function measure(name: string, seconds: number, fn: () => unknown): { name: string; opsPerSec: number } {
   // Warm up, then run for ~seconds in batches.
@@ -31,9 +32,13 @@ function measure(name: string, seconds: number, fn: () => unknown): { name: stri
   return { name, opsPerSec: (ops * 1000) / (now - start) };
 }
 
+/** The options, for `npm run bench -- codec --help`. */
+export const usage = '[--seconds S]';
+
 export async function run(args: string[]): Promise<void> {
-  const i = args.indexOf('--seconds');
-  const seconds = i >= 0 ? Number(args[i + 1]) : 1;
+  const { values } = parseBenchArgs(args, { seconds: { type: 'string', default: '1' } });
+  const seconds = Number(values.seconds);
+  if (!(seconds > 0)) throw new BenchUsageError(`--seconds takes a positive number, got "${values.seconds}"`);
   const alive = {
     incarnation: 7,
     node: 'node-0042.example',

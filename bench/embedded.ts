@@ -39,9 +39,9 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { pushPullScaleMs } from '../src/membership/math.ts';
 import { defaultLanTuning } from '../src/membership/options.ts';
+import { parseBenchArgs } from './usage.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const GO_SOURCE = join(ROOT, 'bench', 'embedded', 'memberlist.go');
@@ -343,19 +343,20 @@ function progress(text: string): void {
 const fmt = (s: { median: number; min: number; max: number } | null, digits: number) =>
   s === null ? 'n/a' : `${s.median.toFixed(digits)} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})`;
 
+/** The options, for `npm run bench -- embedded --help`. */
+export const usage =
+  '[--nodes 50,500] [--runs 3] [--join seed-serial|seed|seed-retry] [--window-s S] [--settle-s 10] [--converge-timeout-s 600] [--format table|json]';
+
 /** Entry point for bench/main.ts. */
 export async function run(args: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      nodes: { type: 'string', default: '50,500' },
-      runs: { type: 'string', default: '3' },
-      join: { type: 'string', default: 'seed-serial' },
-      'window-s': { type: 'string' },
-      'settle-s': { type: 'string', default: '10' },
-      'converge-timeout-s': { type: 'string', default: '600' },
-      format: { type: 'string', default: 'table' },
-    },
+  const { values } = parseBenchArgs(args, {
+    nodes: { type: 'string', default: '50,500' },
+    runs: { type: 'string', default: '3' },
+    join: { type: 'string', default: 'seed-serial' },
+    'window-s': { type: 'string' },
+    'settle-s': { type: 'string', default: '10' },
+    'converge-timeout-s': { type: 'string', default: '600' },
+    format: { type: 'string', default: 'table' },
   });
   const sizes = values.nodes.split(',').map(Number);
   const runs = Number(values.runs);

@@ -21,6 +21,7 @@ import { SIM_MEMBER_ENTRY_BYTES } from '../src/sim/scenario.ts';
 import { MemoryNetwork } from '../src/transport/memory.ts';
 import type { PushNodeState } from '../src/wire/memberlist.ts';
 import { encodePushPull } from '../src/wire/stream.ts';
+import { BenchUsageError, parseBenchArgs } from './usage.ts';
 
 /** A full garbage collection, so heap figures count live objects only (exposed on demand). */
 function collectGarbage(): void {
@@ -119,15 +120,18 @@ export async function measureMemberEntryBytes(
   return { nodes, members, heapBytes, bytesPerEntry: heapBytes / (nodes * members) };
 }
 
-function numberFlag(args: string[], flag: string, fallback: number): number {
-  const i = args.indexOf(flag);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-}
+/** The options, for `npm run bench -- members --help`. */
+export const usage = '[--nodes 100] [--members 5000] [--sim-nodes 200,600]';
 
 /** Entry point for bench/main.ts. */
 export async function run(args: string[]): Promise<void> {
-  const nodes = numberFlag(args, '--nodes', 100);
-  const members = numberFlag(args, '--members', 5000);
+  const { values } = parseBenchArgs(args, {
+    nodes: { type: 'string', default: '100' },
+    members: { type: 'string', default: '5000' },
+    'sim-nodes': { type: 'string', default: '200,600' },
+  });
+  const nodes = Number(values.nodes);
+  const members = Number(values.members);
   for (const [flag, v] of [
     ['--nodes', nodes],
     ['--members', members],
@@ -142,8 +146,11 @@ export async function run(args: string[]): Promise<void> {
   console.log(
     `member entries: ${m.nodes} nodes × ${m.members} members = ${m.nodes * m.members} entries, heap +${(m.heapBytes / 1e6).toFixed(1)} MB, ${m.bytesPerEntry.toFixed(0)} B per entry`,
   );
-  const i = args.indexOf('--sim-nodes');
-  const [small, large] = (i >= 0 ? args[i + 1]! : '200,600').split(',').map(Number) as [number, number];
+  const [small, large] = values['sim-nodes'].split(',').map(Number) as [number, number];
+  if (!(Number.isInteger(small) && Number.isInteger(large) && small >= 2 && large > small))
+    throw new BenchUsageError(
+      `--sim-nodes takes two whole numbers, the second larger, e.g. 200,600; got "${values['sim-nodes']}"`,
+    );
   const a = await simHeapBytes(small);
   const b = await simHeapBytes(large);
   const marginal = (b - a) / (large * large - small * small);

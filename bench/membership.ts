@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- membership [--sizes 10,50] [--runs K] [--profile lan|local] [--poll-ms 200]
- *  [--batch 8] [--events 3] [--settle-s S] [--steady-s S] [--start-runs 5] [--cli-runs 10] [--seeds 40]
- *  [--format table|json|markdown] [--no-netns]`
+ *  [--batch 8] [--events 3] [--settle-s S] [--steady-s S] [--start-runs 5] [--alone-s 10] [--cli-runs 10]
+ *  [--seeds 40] [--timeout-s 120] [--format table|json|markdown] [--no-netns]`
  *
  * `gossip agent`s against `serf agent`s, one process per node on loopback, same profile on both
  * sides, every figure measured the same way on both and printed as ours, serf's, the ratio of the
@@ -60,13 +60,13 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
-import { parseArgs } from 'node:util';
 import { pushPullScaleMs } from '../src/membership/math.ts';
 import { profileTuning } from '../src/membership/options.ts';
 import { builtBin } from '../test/support/gossip-agent.ts';
 import { joinStormTail, type TailSummary, WITHOUT_TAIL_FIXES } from '../test/support/join-storm.ts';
 import { freePort, serfAvailable, sleep } from '../test/support/serf.ts';
 import { SerfRpcClient } from '../test/support/serf-rpc.ts';
+import { BenchUsageError, parseBenchArgs } from './usage.ts';
 
 type Profile = 'lan' | 'local';
 type SideName = 'gossip' | 'serf';
@@ -977,37 +977,38 @@ interface Options {
   countBytes: boolean;
 }
 
+/** The options, for `npm run bench -- membership --help`. */
+export const usage =
+  '[--sizes 10,50] [--runs K] [--profile lan|local] [--poll-ms 200] [--batch 8] [--events 3] [--settle-s S] [--steady-s S] [--start-runs 5] [--alone-s 10] [--cli-runs 10] [--seeds 40] [--timeout-s 120] [--format table|json|markdown] [--no-netns]';
+
 function parseOptions(args: string[]): Options {
-  const { values } = parseArgs({
-    args,
-    options: {
-      sizes: { type: 'string', default: '10,50' },
-      runs: { type: 'string' },
-      profile: { type: 'string', default: 'lan' },
-      'poll-ms': { type: 'string', default: '200' },
-      batch: { type: 'string', default: String(Math.max(4, availableParallelism() * 4)) },
-      events: { type: 'string', default: '3' },
-      'settle-s': { type: 'string' },
-      'steady-s': { type: 'string' },
-      'start-runs': { type: 'string', default: '5' },
-      'alone-s': { type: 'string', default: '10' },
-      'cli-runs': { type: 'string', default: '10' },
-      seeds: { type: 'string', default: '40' },
-      'timeout-s': { type: 'string', default: '120' },
-      format: { type: 'string', default: 'table' },
-      'no-netns': { type: 'boolean', default: false },
-    },
-    strict: true,
+  const { values } = parseBenchArgs(args, {
+    sizes: { type: 'string', default: '10,50' },
+    runs: { type: 'string' },
+    profile: { type: 'string', default: 'lan' },
+    'poll-ms': { type: 'string', default: '200' },
+    batch: { type: 'string', default: String(Math.max(4, availableParallelism() * 4)) },
+    events: { type: 'string', default: '3' },
+    'settle-s': { type: 'string' },
+    'steady-s': { type: 'string' },
+    'start-runs': { type: 'string', default: '5' },
+    'alone-s': { type: 'string', default: '10' },
+    'cli-runs': { type: 'string', default: '10' },
+    seeds: { type: 'string', default: '40' },
+    'timeout-s': { type: 'string', default: '120' },
+    format: { type: 'string', default: 'table' },
+    'no-netns': { type: 'boolean', default: false },
   });
   const num = (v: string, what: string, min: number) => {
     const x = Number(v);
-    if (!Number.isInteger(x) || x < min) throw new Error(`--${what} must be a whole number >= ${min}`);
+    if (!Number.isInteger(x) || x < min)
+      throw new BenchUsageError(`--${what} must be a whole number >= ${min}`);
     return x;
   };
   if (values.profile !== 'lan' && values.profile !== 'local')
-    throw new Error('--profile must be lan or local');
+    throw new BenchUsageError('--profile must be lan or local');
   if (values.format !== 'table' && values.format !== 'json' && values.format !== 'markdown')
-    throw new Error('--format must be table, json or markdown');
+    throw new BenchUsageError('--format must be table, json or markdown');
   return {
     sizes: values.sizes.split(',').map((s) => num(s, 'sizes', 3)),
     runs: values.runs === undefined ? undefined : num(values.runs, 'runs', 1),

@@ -50,6 +50,7 @@ import { pushPullScaleMs } from '../src/membership/math.ts';
 import { profileTuning } from '../src/membership/options.ts';
 import { ProtocolSim } from '../src/sim/protocol-sim.ts';
 import { nodeRoundsOf, runStrategySim } from '../src/sim/strategy-sim.ts';
+import { parseBenchArgs } from './usage.ts';
 
 /** One row of the strategy benchmark. */
 export interface StrategyBenchRow {
@@ -516,15 +517,26 @@ export async function runProtocolBench(options: ProtocolBenchOptions = {}): Prom
   return rows;
 }
 
-function listFlag(args: string[], flag: string): number[] | undefined {
-  const i = args.indexOf(flag);
-  const list = i >= 0 ? args[i + 1] : undefined;
+function numberList(list: string | undefined): number[] | undefined {
   return list === undefined ? undefined : list.split(',').map(Number);
 }
 
+/** The options, for `npm run bench -- sim --help`. */
+export const usage =
+  '[--nodes 10000,1000000] [--protocol-nodes 1000,5000,10000] [--protocol-seconds S] [--protocol-only] [--join-storm] [--protocol-events] [--force]';
+
 /** Entry point for bench/main.ts. */
 export async function run(args: string[]): Promise<void> {
-  const nodeCounts = listFlag(args, '--nodes') ?? STRATEGY_BENCH_NODES;
+  const { values } = parseBenchArgs(args, {
+    nodes: { type: 'string' },
+    'protocol-nodes': { type: 'string' },
+    'protocol-seconds': { type: 'string' },
+    'protocol-only': { type: 'boolean', default: false },
+    'join-storm': { type: 'boolean', default: false },
+    'protocol-events': { type: 'boolean', default: false },
+    force: { type: 'boolean', default: false },
+  });
+  const nodeCounts = numberList(values.nodes) ?? STRATEGY_BENCH_NODES;
   if (nodeCounts.some((n) => !Number.isInteger(n) || n < 2)) {
     console.error(
       `bench sim: --nodes takes a comma-separated list of integers >= 2, got "${nodeCounts.join(',')}"`,
@@ -532,7 +544,7 @@ export async function run(args: string[]): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  const protocolNodes = listFlag(args, '--protocol-nodes') ?? PROTOCOL_BENCH_NODES;
+  const protocolNodes = numberList(values['protocol-nodes']) ?? PROTOCOL_BENCH_NODES;
   if (protocolNodes.some((n) => !Number.isInteger(n) || n < 2)) {
     console.error(
       `bench sim: --protocol-nodes takes a comma-separated list of integers >= 2, got "${protocolNodes.join(',')}"`,
@@ -540,18 +552,18 @@ export async function run(args: string[]): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  const seconds = listFlag(args, '--protocol-seconds')?.[0] ?? PROTOCOL_BENCH_STEADY_SECONDS;
+  const seconds = numberList(values['protocol-seconds'])?.[0] ?? PROTOCOL_BENCH_STEADY_SECONDS;
   if (seconds !== undefined && !(seconds > 0)) {
     console.error(`bench sim: --protocol-seconds takes a positive number, got "${seconds}"`);
     process.exitCode = 2;
     return;
   }
-  if (!args.includes('--protocol-only')) await runStrategyBench(nodeCounts);
+  if (!values['protocol-only']) await runStrategyBench(nodeCounts);
   await runProtocolBench({
     nodeCounts: protocolNodes,
     steadySeconds: seconds,
-    force: args.includes('--force'),
-    joinStorm: args.includes('--join-storm'),
-    events: args.includes('--protocol-events'),
+    force: values.force,
+    joinStorm: values['join-storm'],
+    events: values['protocol-events'],
   });
 }

@@ -30,7 +30,6 @@
  * - **a new node**: one more node joins through one member (a real join); the time until it
  *   holds every node's map at its owner's version, and the bytes it received.
  */
-import { parseArgs } from 'node:util';
 import { pushPullRounds, pushRounds, roundTo } from '../src/broadcast/theory.ts';
 import { Serf } from '../src/cluster/serf.ts';
 import { SeededRandom } from '../src/runtime/random.ts';
@@ -43,6 +42,7 @@ import { ReplicatedState } from '../src/state/state.ts';
 import { ChangeCache } from '../src/state/store.ts';
 import { MemoryNetwork } from '../src/transport/memory.ts';
 import { encodeStreamUserMessage } from '../src/wire/stream.ts';
+import { BenchUsageError, parseBenchArgs } from './usage.ts';
 
 /** The stand-in peer's address: TEST-NET-1, never a member. */
 const STAND_IN_ADDR = '192.0.2.1:7946';
@@ -363,16 +363,16 @@ const range = (xs: readonly number[]) => {
   return lo === hi ? `${lo}` : `${lo}–${hi}`;
 };
 
+/** The options, for `npm run bench -- state --help`. */
+export const usage = '[--sizes 100,1000] [--keys 100] [--writes 5] [--seed 1] [--format table|json]';
+
 export async function run(args: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      sizes: { type: 'string', default: '100,1000' },
-      keys: { type: 'string', default: '100' },
-      writes: { type: 'string', default: '5' },
-      seed: { type: 'string', default: '1' },
-      format: { type: 'string', default: 'table' },
-    },
+  const { values } = parseBenchArgs(args, {
+    sizes: { type: 'string', default: '100,1000' },
+    keys: { type: 'string', default: '100' },
+    writes: { type: 'string', default: '5' },
+    seed: { type: 'string', default: '1' },
+    format: { type: 'string', default: 'table' },
   });
   const sizes = values.sizes.split(',').map(Number);
   const keys = Number(values.keys);
@@ -385,7 +385,7 @@ export async function run(args: string[]): Promise<void> {
     ...sizes.map((s) => ['sizes', s] as const),
   ] as const) {
     if (!Number.isInteger(v) || v < (name === 'seed' ? 0 : 1))
-      throw new Error(`--${name}: expected a positive whole number, got ${v}`);
+      throw new BenchUsageError(`--${name}: expected a positive whole number, got ${v}`);
   }
   const rows: StateBenchRow[] = [];
   for (const n of sizes) rows.push(await benchSize(n, keys, writes, seed));
