@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- cli-start [--runs N] [--agent-runs N]`: how long the built `gossip` command
+ * `npm run bench -- cli-start` (options: {@link usage}): how long the built `gossip` command
  * takes to start and finish, against `node -e 0` (Node's own start-up, the floor).
  *
  * Short commands run N times each, interleaved (so a load spike hits every command alike), and

@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- codec [--seconds S]`: the wire codec's speed, next to @msgpack/msgpack on
+ * `npm run bench -- codec` (options: {@link usage}): the wire codec's speed, next to @msgpack/msgpack on
  * the same struct (the measurement behind writing our own msgpack in src/wire/msgpack.ts).
  */
 import { Decoder, Encoder } from '@msgpack/msgpack';

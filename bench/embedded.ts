@@ -1,6 +1,5 @@
 /**
- * `npm run bench -- embedded [--nodes 50,500] [--runs 3] [--join seed-serial|seed|seed-retry]
- *  [--window-s S] [--settle-s 10] [--converge-timeout-s 600] [--format table|json]`
+ * `npm run bench -- embedded` (options: {@link usage}, or `--help`)
  *
  * The embedded case: N membership nodes in one process, on real loopback sockets, against
  * hashicorp/memberlist embedded in one Go process the same way:
@@ -41,7 +40,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { pushPullScaleMs } from '../src/membership/math.ts';
 import { defaultLanTuning } from '../src/membership/options.ts';
-import { parseBenchArgs } from './usage.ts';
+import { BenchUsageError, parseBenchArgs } from './usage.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const GO_SOURCE = join(ROOT, 'bench', 'embedded', 'memberlist.go');
@@ -374,11 +373,7 @@ export async function run(args: string[]): Promise<void> {
   if (!(settleSeconds >= 0)) problems.push('--settle-s takes a number of seconds >= 0');
   if (!(convergeTimeoutSeconds > 0)) problems.push('--converge-timeout-s takes a positive number of seconds');
   if (values.format !== 'table' && values.format !== 'json') problems.push('--format takes table or json');
-  if (problems.length > 0) {
-    for (const p of problems) console.error(`bench embedded: ${p}`);
-    process.exitCode = 2;
-    return;
-  }
+  if (problems.length > 0) throw new BenchUsageError(problems.join('; '));
   const check = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs'), '--check'], {
     encoding: 'utf8',
   });

@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- members [--nodes 100] [--members 5000] [--sim-nodes 200,600]`: what one
+ * `npm run bench -- members` (options: {@link usage}): what one
  * member entry costs in the heap, the figure that decides how large a cluster the protocol
  * simulator can hold (each of its n nodes keeps an entry for each of the n members: n² entries).
  *
@@ -136,21 +136,18 @@ export async function run(args: string[]): Promise<void> {
     ['--nodes', nodes],
     ['--members', members],
   ] as const) {
-    if (!Number.isInteger(v) || v < 1) {
-      console.error(`bench members: ${flag} takes a whole number >= 1, got ${v}`);
-      process.exitCode = 2;
-      return;
-    }
+    if (!Number.isInteger(v) || v < 1)
+      throw new BenchUsageError(`${flag} takes a whole number >= 1, got ${v}`);
   }
-  const m = await measureMemberEntryBytes(nodes, members);
-  console.log(
-    `member entries: ${m.nodes} nodes × ${m.members} members = ${m.nodes * m.members} entries, heap +${(m.heapBytes / 1e6).toFixed(1)} MB, ${m.bytesPerEntry.toFixed(0)} B per entry`,
-  );
   const [small, large] = values['sim-nodes'].split(',').map(Number) as [number, number];
   if (!(Number.isInteger(small) && Number.isInteger(large) && small >= 2 && large > small))
     throw new BenchUsageError(
       `--sim-nodes takes two whole numbers, the second larger, e.g. 200,600; got "${values['sim-nodes']}"`,
     );
+  const m = await measureMemberEntryBytes(nodes, members);
+  console.log(
+    `member entries: ${m.nodes} nodes × ${m.members} members = ${m.nodes * m.members} entries, heap +${(m.heapBytes / 1e6).toFixed(1)} MB, ${m.bytesPerEntry.toFixed(0)} B per entry`,
+  );
   const a = await simHeapBytes(small);
   const b = await simHeapBytes(large);
   const marginal = (b - a) / (large * large - small * small);

@@ -1,7 +1,5 @@
 /**
- * `npm run bench -- membership [--sizes 10,50] [--runs K] [--profile lan|local] [--poll-ms 200]
- *  [--batch 8] [--events 3] [--settle-s S] [--steady-s S] [--start-runs 5] [--alone-s 10] [--cli-runs 10]
- *  [--seeds 40] [--timeout-s 120] [--format table|json|markdown] [--no-netns]`
+ * `npm run bench -- membership` (options: {@link usage}, or `--help`)
  *
  * `gossip agent`s against `serf agent`s, one process per node on loopback, same profile on both
  * sides, every figure measured the same way on both and printed as ours, serf's, the ratio of the

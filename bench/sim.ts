@@ -1,6 +1,5 @@
 /**
- * `npm run bench -- sim [--nodes 10000,1000000] [--protocol-nodes 1000,5000,10000] [--protocol-seconds S] [--protocol-only] [--join-storm] [--protocol-events] [--force]`:
- * simulator speed.
+ * `npm run bench -- sim` (options: {@link usage}, or `--help`): simulator speed.
  *
  * Strategies: node-rounds simulated per wall second (n × rounds played, Plumtree's warm-up
  * broadcast included) for each broadcast strategy, at 10⁴ and 10⁶ nodes by default, one
@@ -50,7 +49,7 @@ import { pushPullScaleMs } from '../src/membership/math.ts';
 import { profileTuning } from '../src/membership/options.ts';
 import { ProtocolSim } from '../src/sim/protocol-sim.ts';
 import { nodeRoundsOf, runStrategySim } from '../src/sim/strategy-sim.ts';
-import { parseBenchArgs } from './usage.ts';
+import { BenchUsageError, parseBenchArgs } from './usage.ts';
 
 /** One row of the strategy benchmark. */
 export interface StrategyBenchRow {
@@ -537,27 +536,18 @@ export async function run(args: string[]): Promise<void> {
     force: { type: 'boolean', default: false },
   });
   const nodeCounts = numberList(values.nodes) ?? STRATEGY_BENCH_NODES;
-  if (nodeCounts.some((n) => !Number.isInteger(n) || n < 2)) {
-    console.error(
-      `bench sim: --nodes takes a comma-separated list of integers >= 2, got "${nodeCounts.join(',')}"`,
-    );
-    process.exitCode = 2;
-    return;
-  }
+  if (nodeCounts.some((n) => !Number.isInteger(n) || n < 2))
+    throw new BenchUsageError(`--nodes takes a comma-separated list of integers >= 2, got "${values.nodes}"`);
   const protocolNodes = numberList(values['protocol-nodes']) ?? PROTOCOL_BENCH_NODES;
-  if (protocolNodes.some((n) => !Number.isInteger(n) || n < 2)) {
-    console.error(
-      `bench sim: --protocol-nodes takes a comma-separated list of integers >= 2, got "${protocolNodes.join(',')}"`,
+  if (protocolNodes.some((n) => !Number.isInteger(n) || n < 2))
+    throw new BenchUsageError(
+      `--protocol-nodes takes a comma-separated list of integers >= 2, got "${values['protocol-nodes']}"`,
     );
-    process.exitCode = 2;
-    return;
-  }
   const seconds = numberList(values['protocol-seconds'])?.[0] ?? PROTOCOL_BENCH_STEADY_SECONDS;
-  if (seconds !== undefined && !(seconds > 0)) {
-    console.error(`bench sim: --protocol-seconds takes a positive number, got "${seconds}"`);
-    process.exitCode = 2;
-    return;
-  }
+  if (seconds !== undefined && !(seconds > 0))
+    throw new BenchUsageError(
+      `--protocol-seconds takes a positive number, got "${values['protocol-seconds']}"`,
+    );
   if (!values['protocol-only']) await runStrategyBench(nodeCounts);
   await runProtocolBench({
     nodeCounts: protocolNodes,

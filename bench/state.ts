@@ -1,6 +1,5 @@
 /**
- * `npm run bench -- state [--sizes 100,1000] [--keys 100] [--writes 5] [--seed 1] [--format table|json]`:
- * the replicated state (src/state) in the simulator: real `Serf` + `ReplicatedState` nodes on a
+ * `npm run bench -- state` (options: {@link usage}): the replicated state (src/state) in the simulator: real `Serf` + `ReplicatedState` nodes on a
  * `VirtualClock` and `MemoryNetwork` (1 ms links, no loss), LAN profile, default state options.
  * All times are virtual; the wall time of each size is printed beside them.
  *

@@ -6,11 +6,10 @@
 // npm test: untimed (each call only loads a benchmark's module)
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-const main = join(fileURLToPath(new URL('../../bench/main.ts', import.meta.url)));
+const main = fileURLToPath(new URL('../../bench/main.ts', import.meta.url));
 const NAMES = ['sim', 'codec', 'membership', 'members', 'embedded', 'cli-start', 'state'];
 
 function bench(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
